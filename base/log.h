@@ -1,0 +1,40 @@
+// Minimal leveled logging to stderr. Thread-safe (one line per call).
+// Logs never carry patient identifiers: log UIDs' hashes, digests and paths
+// inside the archive, not names, IDs or dates of birth.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+namespace dcmfs {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// Messages below `level` are dropped. Default kInfo; DCMFS_LOG=debug|info|warning|error.
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+void LogLine(LogLevel level, const std::string& line);
+
+namespace internal {
+class LogMessage {
+ public:
+  explicit LogMessage(LogLevel level) : level_(level) {}
+  ~LogMessage() { LogLine(level_, stream_.str()); }
+  template <typename T>
+  LogMessage& operator<<(const T& v) {
+    stream_ << v;
+    return *this;
+  }
+
+ private:
+  LogLevel level_;
+  std::ostringstream stream_;
+};
+}  // namespace internal
+
+}  // namespace dcmfs
+
+#define DCMFS_LOG(level)                                        \
+  if (::dcmfs::LogLevel::k##level < ::dcmfs::GetLogLevel()) {   \
+  } else                                                        \
+    ::dcmfs::internal::LogMessage(::dcmfs::LogLevel::k##level)

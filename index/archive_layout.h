@@ -1,0 +1,18 @@
+// Where things live inside an archive folder (see docs/semantics.md).
+#pragma once
+
+#include <string>
+
+namespace dcmfs {
+
+struct ArchiveLayout {
+  std::string root;
+  std::string blobs() const { return root + "/blobs"; }
+  std::string index() const { return root + "/index"; }
+  std::string cache() const { return root + "/cache"; }
+  std::string quarantine() const { return root + "/quarantine"; }
+  std::string secret() const { return root + "/secret"; }
+  std::string lock() const { return root + "/ingest.lock"; }
+};
+
+}  // namespace dcmfs
