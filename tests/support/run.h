@@ -1,0 +1,25 @@
+// Running real tools from tests (cp, rsync, tar, sha256sum, dcmfs itself).
+#pragma once
+
+#include <string>
+
+namespace dcmfs::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1 if it did not exit normally
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs `command` with /bin/sh -c, capturing stdout+stderr.
+CommandResult Run(const std::string& command);
+
+// Quotes `s` for /bin/sh.
+std::string ShellQuote(const std::string& s);
+
+// Path of the built dcmfs binary (from $DCMFS_BINARY_DIR set by ctest).
+std::string DcmfsBinary();
+
+// ../shared/corpus beside the checkout, or "" when it is not there.
+std::string CorpusDir();
+
+}  // namespace dcmfs::testing
