@@ -1,0 +1,52 @@
+// Every DICOM file of ../shared/corpus (real data written by others) goes in
+// and comes out of the mount bit-identical, each once; what is not DICOM is
+// quarantined, not lost. Skipped (not passed) when the corpus is absent.
+#include "codecs/dicom_parse.h"
+#include "tests/integration/fixture.h"
+
+namespace dcmfs::testing {
+namespace {
+
+TEST(CorpusTest, EveryCorpusInstanceComesBackBitIdentical) {
+  std::string corpus = CorpusDir();
+  if (corpus.empty()) GTEST_SKIP() << "../shared/corpus not present";
+  TempDir dir;
+  CommandResult r = Dcmfs("ingest " + Q(dir.Sub("archive")) + " " + Q(corpus));
+  ASSERT_LE(r.exit_code, 2) << r.output;  // 2: some files (readmes, licences) are not DICOM
+
+  // What should be there: the distinct bytes of every file ParseDicom accepts.
+  std::set<std::string> expected;
+  size_t refused = 0;
+  for (const std::string& p : FilesBelow(corpus)) {
+    std::string bytes = ReadFileOrEmpty(p);
+    auto meta = ParseDicom({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    if (meta.ok()) {
+      expected.insert(ToHex(Sha256(bytes)));
+    } else {
+      ++refused;
+      EXPECT_NE(r.output.find(std::filesystem::path(p).filename().string()), std::string::npos)
+          << "refused file not named in the summary: " << p;
+    }
+  }
+  ASSERT_GT(expected.size(), 500u);
+  size_t quarantined = FilesBelow(dir.Sub("archive/quarantine")).size();
+  EXPECT_GE(quarantined, refused) << "every refused file is kept (with its reason)";
+
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"));
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  std::multiset<std::string> seen;
+  for (const std::string& p : FilesBelow(mount.path() + "/studies")) {
+    if (p.ends_with(".dcm")) seen.insert(HexOfFile(p));
+  }
+  EXPECT_EQ(seen.size(), expected.size()) << "each instance once";
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), expected);
+  std::string count = Run("find " + Q(mount.path() + "/patients") + " -name '*.dcm' | wc -l").output;
+  EXPECT_EQ(std::stoul(count), expected.size());
+  for (const std::string& dir_path : SeriesFolders(mount.path())) {
+    CommandResult sums = Run("cd " + Q(dir_path) + " && sha256sum -c --quiet SHA256SUMS");
+    EXPECT_EQ(sums.exit_code, 0) << dir_path << "\n" << sums.output;
+  }
+}
+
+}  // namespace
+}  // namespace dcmfs::testing
