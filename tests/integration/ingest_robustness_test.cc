@@ -2,6 +2,7 @@
 // existing SOP Instance UID keeps both; SIGKILL at any moment leaves an
 // archive that opens, whose listed instances are readable and whose
 // unlisted blobs reindex recovers.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
