@@ -1,0 +1,26 @@
+#include "codecs/internal/dcmtk_init.h"
+
+#include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <mutex>
+
+namespace dcmfs::codecs_internal {
+
+Status EnsureDcmtkReady() {
+  static std::once_flag once;
+  static bool dictionary_loaded = false;
+  std::call_once(once, [] {
+    // DCMTK reports every parser complaint at ERROR level on stderr; for a
+    // filesystem ingesting arbitrary files those are expected outcomes that
+    // we return as Status, so only FATAL remains visible.
+    OFLog::getLogger("dcmtk").setLogLevel(OFLogger::FATAL_LOG_LEVEL);
+    dictionary_loaded = dcmDataDict.isDictionaryLoaded();
+  });
+  if (!dictionary_loaded) {
+    return Status::Internal("DCMTK data dictionary not loaded (check DCMDICTPATH)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace dcmfs::codecs_internal
