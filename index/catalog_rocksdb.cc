@@ -1,0 +1,142 @@
+// The catalog on RocksDB. On-disk format: index/internal/codec.h. Writes:
+// index/internal/add_instance.cc. This file holds the reads and the
+// writer/follower plumbing.
+#include <rocksdb/iterator.h>
+
+#include <memory>
+#include <mutex>
+
+#include "index/catalog.h"
+#include "index/internal/add_instance.h"
+#include "index/internal/codec.h"
+#include "index/internal/db.h"
+
+namespace dcmfs {
+namespace {
+
+using internal::Cf;
+using internal::Db;
+using internal::FromRocks;
+
+rocksdb::Slice AsSlice(std::string_view s) { return {s.data(), s.size()}; }
+
+class RocksCatalog final : public Catalog {
+ public:
+  explicit RocksCatalog(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  Result<DirEntry> Lookup(InodeId parent, std::string_view name) const override {
+    const std::string key = internal::DirentKey(parent, name);
+    ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(internal::kCfNames, key));
+    if (!v) return Status::NotFound("no entry in folder " + std::to_string(parent));
+    return internal::DecodeDirEntry(key, *v);
+  }
+
+  Status List(InodeId parent, std::string_view after,
+              const std::function<bool(const DirEntry&)>& visit) const override {
+    const std::string prefix = internal::ParentPrefix(parent);
+    // parent < 2^63 (index/inode.h), so parent + 1 never wraps.
+    const std::string upper = internal::ParentPrefix(parent + 1);
+    const rocksdb::Slice upper_slice = AsSlice(upper);
+    rocksdb::ReadOptions options;
+    options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(options, db_->cf(internal::kCfNames)));
+    const std::string start = internal::DirentKey(parent, after);
+    for (it->Seek(AsSlice(start)); it->Valid(); it->Next()) {
+      if (!after.empty() && it->key() == AsSlice(start)) continue;
+      ASSIGN_OR_RETURN(DirEntry e, internal::DecodeDirEntry(it->key().ToStringView(),
+                                                            it->value().ToStringView()));
+      if (!visit(e)) return Status::Ok();
+    }
+    return FromRocks(it->status(), "catalog list");
+  }
+
+  Result<PatientRecord> GetPatient(std::string_view key) const override {
+    return GetRecord(internal::kCfPatients, key, internal::DecodePatient, "patient");
+  }
+  Result<StudyRecord> GetStudy(std::string_view uid) const override {
+    return GetRecord(internal::kCfStudies, uid, internal::DecodeStudy, "study");
+  }
+  Result<SeriesRecord> GetSeries(std::string_view uid) const override {
+    return GetRecord(internal::kCfSeries, uid, internal::DecodeSeries, "series");
+  }
+
+  Result<InstanceRecord> GetInstance(const Digest& digest) const override {
+    ASSIGN_OR_RETURN(internal::BlobRecord blob,
+                     GetRecord(internal::kCfBlobs, internal::DigestBytes(digest),
+                               internal::DecodeBlob, "instance"));
+    return GetRecord(internal::kCfInstances, internal::InstanceKey(blob.series_uid, digest),
+                     internal::DecodeInstance, "instance");
+  }
+
+  Status ForEachInstanceInSeries(
+      std::string_view series_uid,
+      const std::function<bool(const InstanceRecord&)>& visit) const override {
+    std::string prefix(series_uid);
+    prefix.push_back('\0');
+    return ScanInstances(prefix, visit);
+  }
+
+  Status ForEachInstance(const std::function<bool(const InstanceRecord&)>& visit) const override {
+    return ScanInstances("", visit);
+  }
+
+  Result<Counts> GetCounts() const override {
+    ASSIGN_OR_RETURN(std::optional<std::string> v,
+                     db_->Get(internal::kCfMeta, internal::kCountsKey));
+    if (!v) return Counts{};
+    return internal::DecodeCounts(*v);
+  }
+
+  Status CatchUp() override {
+    if (!db_->follower()) return Status::Ok();
+    return FromRocks(db_->db()->TryCatchUpWithPrimary(), "catalog catch-up");
+  }
+
+  Result<AddResult> AddInstance(const Digest& digest, uint64_t size,
+                                const InstanceMeta& meta) override {
+    if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
+    if (meta.study_uid.empty() || meta.series_uid.empty() || meta.sop_uid.empty()) {
+      return Status::InvalidArgument("instance lacks a study, series or SOP instance UID");
+    }
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return internal::AddInstanceLocked(*db_, digest, size, meta);
+  }
+
+  Status Flush() override {
+    if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
+    return FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush");
+  }
+
+ private:
+  template <typename T>
+  Result<T> GetRecord(Cf c, std::string_view key, Result<T> (*decode)(std::string_view),
+                      const char* what) const {
+    ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(c, key));
+    if (!v) return Status::NotFound(std::string("no such ") + what);
+    return decode(*v);
+  }
+
+  Status ScanInstances(const std::string& prefix,
+                       const std::function<bool(const InstanceRecord&)>& visit) const {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(internal::kCfInstances)));
+    for (it->Seek(AsSlice(prefix)); it->Valid() && it->key().starts_with(AsSlice(prefix));
+         it->Next()) {
+      ASSIGN_OR_RETURN(InstanceRecord rec, internal::DecodeInstance(it->value().ToStringView()));
+      if (!visit(rec)) return Status::Ok();
+    }
+    return FromRocks(it->status(), "catalog scan");
+  }
+
+  std::unique_ptr<Db> db_;
+  std::mutex write_mu_;  // serialises AddInstance's read-modify-write of groups, series, counts
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const CatalogOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(options));
+  return std::unique_ptr<Catalog>(std::make_unique<RocksCatalog>(std::move(db)));
+}
+
+}  // namespace dcmfs
