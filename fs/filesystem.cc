@@ -1,0 +1,438 @@
+#include "fs/filesystem.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "base/log.h"
+#include "fs/derived/builtin_providers.h"
+#include "fs/internal/xattrs.h"
+#include "index/archive_layout.h"
+
+namespace dcmfs {
+namespace {
+
+constexpr uint32_t kFolderMode = S_IFDIR | 0555;
+constexpr uint32_t kFileMode = S_IFREG | 0444;
+// Bound on remembered readdir cursors per open folder (one per reply).
+constexpr size_t kMaxCursors = 4096;
+
+bool IsFolderKind(NodeKind kind) {
+  return kind == NodeKind::kPatient || kind == NodeKind::kStudy || kind == NodeKind::kSeries;
+}
+
+Node NodeOfDirEntry(const DirEntry& e, InodeId parent) {
+  return Node{e.kind, e.view, e.ref, e.name, parent, e.size, e.mtime};
+}
+
+// The children of the fs layer's own folders.
+std::optional<InodeId> FixedChild(InodeId parent, std::string_view name) {
+  if (parent == kRootIno) {
+    if (name == "patients") return kPatientsIno;
+    if (name == "studies") return kStudiesIno;
+    if (name == ".dcmfs") return kDotDcmfsIno;
+  } else if (parent == kDotDcmfsIno && name == "stats.json") {
+    return kStatsJsonIno;
+  }
+  return std::nullopt;
+}
+
+bool IsFixed(InodeId ino) {
+  return ino == kRootIno || ino == kPatientsIno || ino == kStudiesIno || ino == kDotDcmfsIno ||
+         ino == kStatsJsonIno;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& options) {
+  ArchiveLayout layout{options.archive_root};
+  std::error_code ec;
+  if (!std::filesystem::is_directory(layout.index(), ec)) {
+    return Status::NotFound(options.archive_root +
+                            ": not a dcmfs archive (no index/ folder); create it with `dcmfs ingest`");
+  }
+  CatalogOptions catalog_options;
+  catalog_options.path = layout.index();
+  catalog_options.read_only_follower = true;
+  Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
+  if (!catalog.ok()) return catalog.status().WithContext("opening the catalog");
+  LocalBlobStoreOptions blob_options;
+  blob_options.dir = layout.blobs();
+  blob_options.frame_cache_bytes = options.blob_frame_cache_bytes;
+  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  if (!blobs.ok()) return blobs.status().WithContext("opening the blob store");
+
+  std::unique_ptr<DerivedFiles> derived;
+  if (options.persistent_cache) {
+    derived = DerivedFiles::OpenForArchive(options.derived,
+                                           DerivedCacheOptions{layout.cache(), options.cache_max_bytes});
+  } else {
+    derived = std::make_unique<DerivedFiles>(options.derived, nullptr);
+  }
+  RegisterBuiltinProviders(*derived);
+  return std::make_unique<Filesystem>(options, std::move(catalog).value(),
+                                      std::move(blobs).value(), std::move(derived));
+}
+
+Filesystem::Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog> catalog,
+                       std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived)
+    : options_(options),
+      catalog_(std::move(catalog)),
+      blobs_(std::move(blobs)),
+      derived_(std::move(derived)),
+      started_(std::chrono::steady_clock::now()) {
+  CHECK(catalog_ != nullptr && blobs_ != nullptr && derived_ != nullptr);
+}
+
+Filesystem::~Filesystem() {
+  {
+    std::lock_guard lock(bg_mu_);
+    stopping_ = true;
+  }
+  bg_cv_.notify_all();
+  if (catch_up_thread_.joinable()) catch_up_thread_.join();
+}
+
+void Filesystem::StartBackground() {
+  if (options_.catch_up_interval.count() <= 0 || catch_up_thread_.joinable()) return;
+  catch_up_thread_ = std::thread([this] { CatchUpLoop(); });
+}
+
+void Filesystem::CatchUpLoop() {
+  // A thread entry point: nothing may escape it (STYLE: threads catch).
+  try {
+    std::unique_lock lock(bg_mu_);
+    bool warned = false;
+    while (!bg_cv_.wait_for(lock, options_.catch_up_interval, [this] { return stopping_; })) {
+      lock.unlock();
+      Status s = catalog_->CatchUp();
+      if (!s.ok() && !warned) {
+        DCMFS_LOG(Warning) << "catalog catch-up failed: " << s.ToString();
+      }
+      warned = !s.ok();  // one warning per run of failures, not one per second
+      lock.lock();
+    }
+  } catch (const std::exception& e) {
+    DCMFS_LOG(Error) << "catalog catch-up thread stopped: " << e.what();
+  } catch (...) {
+    DCMFS_LOG(Error) << "catalog catch-up thread stopped by an unknown exception";
+  }
+}
+
+// --- Entries and attributes ------------------------------------------------
+
+Entry Filesystem::FolderEntry(InodeId ino, int64_t mtime) const {
+  Entry e;
+  // nlink 1 means "unknown" to find and du: we do not count subfolders.
+  e.attr = Attr{ino, kFolderMode, 1, 0, mtime, options_.uid, options_.gid};
+  e.attr_timeout_s = options_.folder_timeout_s;
+  e.entry_timeout_s = options_.folder_timeout_s;
+  return e;
+}
+
+Entry Filesystem::FileEntry(InodeId ino, uint64_t size, int64_t mtime, uint32_t nlink,
+                            double attr_timeout_s) const {
+  Entry e;
+  e.attr = Attr{ino, kFileMode, nlink, size, mtime, options_.uid, options_.gid};
+  e.attr_timeout_s = attr_timeout_s;
+  // Names may change when a clashing sibling arrives (index/naming.h).
+  e.entry_timeout_s = options_.folder_timeout_s;
+  return e;
+}
+
+Entry Filesystem::EntryOfDirEntry(const DirEntry& e) const {
+  if (e.kind == NodeKind::kInstance) {
+    // One inode under /patients and /studies: nlink 2 so tar, du and rsync -H
+    // count it once. Its bytes never change, hence the long attribute timeout.
+    return FileEntry(e.ino, e.size, e.mtime, 2, options_.instance_attr_timeout_s);
+  }
+  return FolderEntry(e.ino, e.mtime);
+}
+
+Result<Node> Filesystem::NodeOf(InodeId ino) const {
+  std::optional<Node> node = inodes_.Find(ino);
+  if (!node) return Status::NotFound("inode " + std::to_string(ino) + " is not known");
+  return *node;
+}
+
+Result<Entry> Filesystem::FixedEntry(InodeId ino) {
+  if (ino == kStatsJsonIno) {
+    std::shared_ptr<StringContent> snapshot = StatsSnapshot();
+    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    // stats.json is live: it is the one node whose mtime is the clock.
+    Entry e = FileEntry(ino, snapshot->size(), now, 1, 0.0);
+    e.entry_timeout_s = options_.folder_timeout_s;
+    return e;
+  }
+  // The fixed folders have no date of their own; 0 keeps them stable across mounts.
+  return FolderEntry(ino, 0);
+}
+
+Result<SeriesContext> Filesystem::SeriesContextOf(const std::string& series_uid, View view,
+                                                  InodeId folder_ino) const {
+  SeriesContext ctx;
+  ctx.catalog = catalog_.get();
+  ctx.blobs = blobs_.get();
+  ASSIGN_OR_RETURN(ctx.series, catalog_->GetSeries(series_uid));
+  ctx.view = view;
+  ctx.folder_ino = folder_ino;
+  return ctx;
+}
+
+Result<std::shared_ptr<DerivedContent>> Filesystem::VirtualContent(const Node& node) {
+  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(node.ref, node.view, node.parent));
+  std::optional<DerivedName> match = derived_->Match(ctx, node.name);
+  if (!match) return Status::NotFound("no provider for a virtual file");
+  return derived_->Get(ctx, *match);
+}
+
+Result<Entry> Filesystem::EntryOfNode(InodeId ino, const Node& node) {
+  switch (node.kind) {
+    case NodeKind::kInstance:
+      return FileEntry(ino, node.size, node.mtime, 2, options_.instance_attr_timeout_s);
+    case NodeKind::kVirtual: {
+      // The size is only known by producing (or finding) the content.
+      ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, VirtualContent(node));
+      return FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s);
+    }
+    default:
+      return FolderEntry(ino, node.mtime);
+  }
+}
+
+Result<Entry> Filesystem::GetAttr(InodeId ino) {
+  if (IsFixed(ino)) return FixedEntry(ino);
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  return EntryOfNode(ino, node);
+}
+
+// --- Lookup and forget -----------------------------------------------------
+
+Result<Filesystem::Resolved> Filesystem::LookupVirtual(InodeId parent, const Node& folder,
+                                                       std::string_view name) {
+  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(folder.ref, folder.view, parent));
+  std::optional<DerivedName> match = derived_->Match(ctx, name);
+  if (!match) return Status::NotFound("no such file");
+  ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, derived_->Get(ctx, *match));
+  InodeId ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
+  Node node{NodeKind::kVirtual, folder.view, folder.ref, std::string(name), parent, 0,
+            ctx.series.mtime};
+  return Resolved{FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s),
+                  std::move(node)};
+}
+
+Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
+  if (std::optional<InodeId> fixed = FixedChild(parent, name)) return FixedEntry(*fixed);
+  if (parent == kRootIno || parent == kDotDcmfsIno) return Status::NotFound("no such file");
+  std::optional<Node> folder;
+  if (parent != kPatientsIno && parent != kStudiesIno) {
+    ASSIGN_OR_RETURN(folder, NodeOf(parent));
+    if (!IsFolderKind(folder->kind)) return Status::InvalidArgument("not a folder");
+  }
+  Result<DirEntry> e = catalog_->Lookup(parent, name);
+  if (e.ok()) {
+    inodes_.Remember(e->ino, NodeOfDirEntry(*e, parent));
+    return EntryOfDirEntry(*e);
+  }
+  if (!e.status().IsNotFound() || !folder || folder->kind != NodeKind::kSeries) return e.status();
+  ASSIGN_OR_RETURN(Resolved r, LookupVirtual(parent, *folder, name));
+  inodes_.Remember(r.entry.attr.ino, *r.node);
+  return r.entry;
+}
+
+void Filesystem::Forget(InodeId ino, uint64_t nlookup) { inodes_.Forget(ino, nlookup); }
+
+// --- Folders ---------------------------------------------------------------
+
+Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
+  auto dir = std::make_unique<DirHandle>();
+  dir->ino = ino;
+  dir->parent = kRootIno;
+  if (ino == kRootIno) {
+    dir->extras = {".dcmfs", "patients", "studies"};
+  } else if (ino == kDotDcmfsIno) {
+    dir->extras = {"stats.json"};
+  } else if (ino == kPatientsIno || ino == kStudiesIno) {
+    dir->catalog_folder = true;
+  } else {
+    ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+    if (!IsFolderKind(node.kind)) return Status::InvalidArgument("not a folder");
+    dir->parent = node.parent;
+    dir->catalog_folder = true;
+    if (node.kind == NodeKind::kSeries) {
+      // The virtual names are fixed for the life of this stream (a snapshot).
+      ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(node.ref, node.view, ino));
+      dir->extras = derived_->Names(ctx);
+    }
+  }
+  return dir;
+}
+
+Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir,
+                                                      const std::string& name, bool need_attr) {
+  if (std::optional<InodeId> fixed = FixedChild(dir.ino, name)) {
+    if (!need_attr) {
+      Entry e;
+      e.attr.ino = *fixed;
+      e.attr.mode = *fixed == kStatsJsonIno ? kFileMode : kFolderMode;
+      return Resolved{e, std::nullopt};
+    }
+    ASSIGN_OR_RETURN(Entry e, FixedEntry(*fixed));
+    return Resolved{e, std::nullopt};
+  }
+  ASSIGN_OR_RETURN(Node folder, NodeOf(dir.ino));
+  if (need_attr) return LookupVirtual(dir.ino, folder, name);
+  // Plain readdir wants only the inode and type: do not produce the content.
+  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(folder.ref, folder.view, dir.ino));
+  std::optional<DerivedName> match = derived_->Match(ctx, name);
+  if (!match) return Status::NotFound("virtual file vanished");
+  Entry e;
+  e.attr.ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
+  e.attr.mode = kFileMode;
+  return Resolved{e, std::nullopt};
+}
+
+Result<DirHandle::Cursor> Filesystem::SeekDir(DirHandle& dir, uint64_t offset) {
+  // Offsets 0 and 1 are "." and ".."; child i (from 0) ends at offset i + 3.
+  if (offset <= 2) return DirHandle::Cursor{};
+  auto it = dir.cursors.find(offset);
+  if (it != dir.cursors.end()) return it->second;
+  // An offset we did not hand out at the end of a reply (seekdir to a telldir
+  // inside one): count from the start. Rare, and still a prefix scan.
+  uint64_t skip = offset - 2;
+  DirHandle::Cursor cursor;
+  if (dir.catalog_folder) {
+    uint64_t seen = 0;
+    RETURN_IF_ERROR(catalog_->List(dir.ino, "", [&](const DirEntry& e) {
+      cursor.after = e.name;
+      return ++seen < skip;
+    }));
+    if (seen == skip) return cursor;
+    skip -= seen;
+  }
+  cursor.in_extras = true;
+  cursor.extra = std::min<uint64_t>(skip, dir.extras.size());
+  return cursor;
+}
+
+Status Filesystem::ReadCatalogChildren(DirHandle& dir, bool plus, DirHandle::Cursor& cursor,
+                                       uint64_t& offset,
+                                       const std::function<bool(const DirItem&)>& emit,
+                                       bool& full) {
+  return catalog_->List(dir.ino, cursor.after, [&](const DirEntry& e) {
+    Entry entry = EntryOfDirEntry(e);
+    if (!emit(DirItem{e.name, entry, offset + 1})) {
+      full = true;
+      return false;
+    }
+    if (plus) inodes_.Remember(e.ino, NodeOfDirEntry(e, dir.ino));
+    ++offset;
+    cursor.after = e.name;
+    return true;
+  });
+}
+
+Status Filesystem::ReadDir(DirHandle& dir, uint64_t offset, bool plus,
+                           const std::function<bool(const DirItem&)>& emit) {
+  std::lock_guard lock(dir.mu);
+  if (offset == 0) {
+    if (!emit(DirItem{".", FolderEntry(dir.ino, 0), 1})) return Status::Ok();
+    offset = 1;
+  }
+  if (offset == 1) {
+    if (!emit(DirItem{"..", FolderEntry(dir.parent, 0), 2})) return Status::Ok();
+    offset = 2;
+  }
+  ASSIGN_OR_RETURN(DirHandle::Cursor cursor, SeekDir(dir, offset));
+  bool full = false;
+  if (!cursor.in_extras && dir.catalog_folder) {
+    RETURN_IF_ERROR(ReadCatalogChildren(dir, plus, cursor, offset, emit, full));
+  }
+  if (!full) {
+    if (!cursor.in_extras) cursor = DirHandle::Cursor{true, "", 0};
+    for (; cursor.extra < dir.extras.size(); ++cursor.extra) {
+      Result<Resolved> r = ResolveExtra(dir, dir.extras[cursor.extra], plus);
+      if (!r.ok()) {
+        // A virtual file that cannot be produced is left out of the listing
+        // rather than failing it; a lookup reports the error.
+        DCMFS_LOG(Warning) << "readdir: skipping a virtual file: " << r.status().ToString();
+        continue;
+      }
+      if (!emit(DirItem{dir.extras[cursor.extra], r->entry, offset + 1})) break;
+      if (plus && r->node) inodes_.Remember(r->entry.attr.ino, *r->node);
+      ++offset;
+    }
+  }
+  if (dir.cursors.size() >= kMaxCursors) dir.cursors.erase(dir.cursors.begin());
+  dir.cursors[offset] = cursor;
+  return Status::Ok();
+}
+
+// --- Files -----------------------------------------------------------------
+
+Result<std::unique_ptr<OpenFile>> Filesystem::Open(InodeId ino) {
+  auto file = std::make_unique<OpenFile>();
+  file->ino = ino;
+  if (ino == kStatsJsonIno) {
+    file->content = StatsSnapshot();
+    file->direct_io = true;  // regenerated per open; bypass the page cache
+    return file;
+  }
+  if (IsFixed(ino)) return Status::InvalidArgument("is a folder");
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (node.kind == NodeKind::kInstance) {
+    std::optional<Digest> digest = DigestFromHex(node.ref);
+    if (!digest) return Status::Internal("instance entry without a digest");
+    ASSIGN_OR_RETURN(file->blob, blobs_->Open(*digest));
+    if (file->blob->size() != node.size) {
+      return Status::Corruption(blobs_->Locate(*digest) + ": size differs from the catalog's");
+    }
+    file->keep_cache = true;  // immutable bytes: the page cache may serve repeats
+    return file;
+  }
+  if (node.kind == NodeKind::kVirtual) {
+    ASSIGN_OR_RETURN(file->content, VirtualContent(node));
+    return file;
+  }
+  return Status::InvalidArgument("is a folder");
+}
+
+Result<size_t> Filesystem::Read(const OpenFile& file, uint64_t offset, std::span<uint8_t> out) {
+  // FUSE treats a short read as end of file, so fill `out` unless at the end.
+  size_t done = 0;
+  while (done < out.size()) {
+    Result<size_t> n = file.blob ? file.blob->ReadAt(offset + done, out.subspan(done))
+                                 : file.content->ReadAt(offset + done, out.subspan(done));
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    done += *n;
+  }
+  return done;
+}
+
+// --- Extended attributes ---------------------------------------------------
+
+Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
+  if (IsFixed(ino)) return std::vector<std::string>{};
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  ASSIGN_OR_RETURN(XattrList list, DicomXattrs(*catalog_, node.kind, node.ref));
+  std::vector<std::string> names;
+  names.reserve(list.size());
+  for (auto& [name, value] : list) names.push_back(std::move(name));
+  return names;
+}
+
+Result<std::optional<std::string>> Filesystem::GetXattr(InodeId ino, std::string_view name) {
+  if (IsFixed(ino) || !name.starts_with(kXattrPrefix)) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  ASSIGN_OR_RETURN(XattrList list, DicomXattrs(*catalog_, node.kind, node.ref));
+  for (auto& [n, value] : list) {
+    if (n == name) return std::optional<std::string>(std::move(value));
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace dcmfs

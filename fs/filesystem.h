@@ -1,0 +1,211 @@
+// Filesystem: the mounted tree as plain C++, with no FUSE types, so that it
+// is testable without a kernel. fs/fuse_main.cc only converts FUSE requests
+// into these calls and the results into replies.
+//
+//   /                     patients/  studies/  .dcmfs/
+//   /patients/<patient>/<study>/<series>/NNNN.dcm, SHA256SUMS, ...
+//   /studies/<StudyUID>/<SeriesUID>/<SOPUID>.dcm, SHA256SUMS, ...
+//   /.dcmfs/stats.json    counts, cache statistics, uptime
+//
+// Inodes are stable (index/inode.h): catalog entries carry their inode;
+// virtual files get InodeFor(kVirtual, ...); the fixed folders below.
+// An instance file is one inode in both views (nlink 2).
+//
+// The catalog is opened as a follower (RocksDB secondary) because ingest runs
+// in another process as the single writer, and several mounts may share one
+// archive; a background thread calls Catalog::CatchUp() every
+// `catch_up_interval` so new ingests show up after at most that interval
+// plus the 1 s entry/attr timeouts of folders.
+//
+// Thread-safe: every method may be called concurrently. Locks, in order
+// (a lock is only taken while holding locks listed above it):
+//   DirHandle::mu  (one directory stream)
+//   InodeTable's mutex, DerivedFiles' mutex, stats_mu_, bg_mu_ (leaves;
+//   never held while calling the catalog, the blob store or a provider)
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "fs/derived/derived_files.h"
+#include "fs/internal/inode_table.h"
+#include "index/blob_store.h"
+#include "index/catalog.h"
+
+namespace dcmfs {
+
+// Fixed inodes of the fs layer's own folders (below kFirstDerivedIno).
+inline constexpr InodeId kDotDcmfsIno = 16;
+inline constexpr InodeId kStatsJsonIno = 17;
+
+struct FilesystemOptions {
+  std::string archive_root;
+  uint32_t uid = 0;  // owner of every node: the mounting user
+  uint32_t gid = 0;
+  // Folders and virtual files may change as ingests land.
+  double folder_timeout_s = 1.0;
+  // An instance inode names immutable bytes, so its attributes never change.
+  double instance_attr_timeout_s = 3600.0;
+  // How often the follower catalog catches up with the writer; 0 = never
+  // (tests call CatchUp() themselves).
+  std::chrono::milliseconds catch_up_interval{1000};
+  bool persistent_cache = true;  // use ARCHIVE/cache for persist() providers
+  uint64_t cache_max_bytes = 4ull << 30;
+  size_t blob_frame_cache_bytes = 64u << 20;
+  DerivedFilesOptions derived;
+};
+
+struct Attr {
+  InodeId ino = 0;
+  uint32_t mode = 0;  // S_IFDIR|0555 or S_IFREG|0444
+  uint32_t nlink = 1;
+  uint64_t size = 0;
+  int64_t mtime = 0;  // seconds since the epoch, from the catalog, never the clock
+  uint32_t uid = 0, gid = 0;
+};
+
+// A reply to lookup/getattr/readdirplus.
+struct Entry {
+  Attr attr;
+  double attr_timeout_s = 1.0;
+  double entry_timeout_s = 1.0;
+};
+
+// An open file; owned by the caller (the FUSE layer keeps it in fi->fh).
+struct OpenFile {
+  InodeId ino = 0;
+  bool keep_cache = false;  // immutable contents: let the page cache serve repeats
+  bool direct_io = false;   // contents regenerated per open (stats.json)
+  std::shared_ptr<BlobReader> blob;           // instances
+  std::shared_ptr<DerivedContent> content;    // virtual files and stats.json
+};
+
+// An open directory stream: remembers where each reply ended so that the next
+// readdir resumes with a prefix scan after a name rather than by counting.
+struct DirHandle {
+  struct Cursor {
+    bool in_extras = false;  // past the catalog entries
+    std::string after;       // last catalog name returned
+    size_t extra = 0;        // next index into `extras`
+  };
+  InodeId ino = 0;
+  InodeId parent = 0;
+  bool catalog_folder = false;       // children come from Catalog::List
+  std::vector<std::string> extras;   // listed after the catalog's children
+  std::mutex mu;
+  std::map<uint64_t, Cursor> cursors;  // GUARDED_BY(mu): offset -> where to resume
+};
+
+struct DirItem {
+  std::string_view name;
+  Entry entry;  // readdir (not plus): only attr.ino and attr.mode are set
+  uint64_t next_offset = 0;
+};
+
+class Filesystem {
+ public:
+  // Opens ARCHIVE's catalog (as a follower), blob store and derived cache, and
+  // registers the built-in providers. NotFound if ARCHIVE is not an archive.
+  // Does not start the catch-up thread (see StartBackground).
+  static Result<std::unique_ptr<Filesystem>> Open(const FilesystemOptions& options);
+  // Over given parts (tests).
+  Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog> catalog,
+             std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // Starts the catch-up thread (after any fork: threads do not survive it).
+  void StartBackground();
+
+  // NotFound if `parent` has no child `name` (or `parent` is unknown). On
+  // success the kernel holds one more lookup of the returned inode.
+  Result<Entry> Lookup(InodeId parent, std::string_view name);
+  void Forget(InodeId ino, uint64_t nlookup);
+  // NotFound if the inode is unknown (never looked up, or forgotten).
+  Result<Entry> GetAttr(InodeId ino);
+
+  // InvalidArgument if `ino` is not a folder.
+  Result<std::unique_ptr<DirHandle>> OpenDir(InodeId ino);
+  // Emits entries from `offset` (0 = start; else a next_offset given before)
+  // until `emit` returns false (the reply is full; that item was not taken)
+  // or the folder ends. With `plus`, every taken item except "." and ".."
+  // counts as a lookup of its inode.
+  Status ReadDir(DirHandle& dir, uint64_t offset, bool plus,
+                 const std::function<bool(const DirItem&)>& emit);
+
+  // InvalidArgument for folders. The result pins the content read.
+  Result<std::unique_ptr<OpenFile>> Open(InodeId ino);
+  // Fills `out` from `offset` as far as the file goes; returns the count.
+  Result<size_t> Read(const OpenFile& file, uint64_t offset, std::span<uint8_t> out);
+
+  // "user.dicom.*" names of the DICOM fields that apply to `ino`.
+  Result<std::vector<std::string>> ListXattr(InodeId ino);
+  // nullopt if `ino` has no attribute `name` (the kernel's ENODATA).
+  Result<std::optional<std::string>> GetXattr(InodeId ino, std::string_view name);
+
+  Status CatchUp() { return catalog_->CatchUp(); }
+  // The current /.dcmfs/stats.json text.
+  std::string StatsJson();
+
+  const InodeTable& inodes() const { return inodes_; }
+  DerivedFiles& derived() { return *derived_; }
+  const Catalog& catalog() const { return *catalog_; }
+
+ private:
+  Result<Node> NodeOf(InodeId ino) const;
+  Entry FolderEntry(InodeId ino, int64_t mtime) const;
+  Entry FileEntry(InodeId ino, uint64_t size, int64_t mtime, uint32_t nlink,
+                  double attr_timeout_s) const;
+  Entry EntryOfDirEntry(const DirEntry& e) const;
+  Result<Entry> EntryOfNode(InodeId ino, const Node& node);
+  Result<Entry> FixedEntry(InodeId ino);
+  Result<SeriesContext> SeriesContextOf(const std::string& series_uid, View view,
+                                        InodeId folder_ino) const;
+  Result<std::shared_ptr<DerivedContent>> VirtualContent(const Node& node);
+  // An entry and, unless it is a fixed inode, the node to remember when the
+  // entry is handed to the kernel.
+  struct Resolved {
+    Entry entry;
+    std::optional<Node> node;
+  };
+  Result<Resolved> LookupVirtual(InodeId parent, const Node& folder, std::string_view name);
+  Result<Resolved> ResolveExtra(const DirHandle& dir, const std::string& name, bool need_attr);
+  Status ReadCatalogChildren(DirHandle& dir, bool plus, DirHandle::Cursor& cursor,
+                             uint64_t& offset, const std::function<bool(const DirItem&)>& emit,
+                             bool& full);
+  Result<DirHandle::Cursor> SeekDir(DirHandle& dir, uint64_t offset);
+  std::shared_ptr<StringContent> StatsSnapshot();
+  void CatchUpLoop();
+
+  const FilesystemOptions options_;
+  const std::unique_ptr<Catalog> catalog_;
+  const std::unique_ptr<BlobStore> blobs_;
+  const std::unique_ptr<DerivedFiles> derived_;
+  const std::chrono::steady_clock::time_point started_;
+  InodeTable inodes_;
+
+  std::mutex stats_mu_;
+  std::shared_ptr<StringContent> stats_snapshot_;           // GUARDED_BY(stats_mu_)
+  std::chrono::steady_clock::time_point stats_taken_;       // GUARDED_BY(stats_mu_)
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;  // GUARDED_BY(bg_mu_)
+  std::thread catch_up_thread_;
+};
+
+}  // namespace dcmfs

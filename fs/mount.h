@@ -1,0 +1,42 @@
+// Mounting an archive with FUSE: `dcmfs mount ARCHIVE MOUNTPOINT`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "fs/filesystem.h"
+
+namespace dcmfs {
+
+struct MountOptions {
+  std::string archive_root;
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;  // libfuse's request trace (-d); implies foreground
+  // Extra "-o" options for libfuse and the kernel, e.g. "allow_other",
+  // "max_read=131072". The mount is always "ro,default_permissions".
+  std::vector<std::string> fuse_options;
+  bool single_threaded = false;
+  unsigned max_idle_threads = 10;
+  bool clone_fd = true;  // one /dev/fuse fd per worker thread: less contention
+  FilesystemOptions fs;  // fs.archive_root is set from archive_root
+};
+
+// Checks the mount point (exists, a folder, empty, not already mounted) and
+// /dev/fuse, opens the archive, mounts and serves until unmounted
+// (fusermount3 -u MOUNTPOINT, umount) or SIGINT/SIGTERM/SIGHUP.
+//
+// Background mode (!foreground): the process forks first, so that no thread
+// exists at the fork. The parent returns once the child has opened the
+// archive and mounted (Ok: the mount is ready and usable), or with the
+// child's error; it never returns while the mount is half set up. The child,
+// its stdio then on /dev/null, returns from this function after unmount; so
+// main() simply exits with the result in both processes.
+//
+// Errors: NotFound (archive or mount point missing), InvalidArgument (mount
+// point not a folder / not empty / already mounted, bad -o option), IoError
+// (/dev/fuse missing, mount refused), and the archive's errors.
+Status RunMount(const MountOptions& options);
+
+}  // namespace dcmfs

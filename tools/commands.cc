@@ -1,0 +1,186 @@
+#include "tools/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "codecs/synthetic.h"
+#include "index/archive_layout.h"
+#include "index/blob_store.h"
+#include "index/catalog.h"
+#include "index/derived_cache.h"
+#include "index/ingest.h"
+#include "index/maintenance.h"
+
+namespace dcmfs::tools {
+namespace {
+
+int Fail(const dcmfs::Status& status) {
+  std::cerr << "dcmfs: " << status.ToString() << "\n";
+  return kExitFailure;
+}
+
+// "files 120/4000  35.2 MB/s  ETA 0:42" on one rewritten stderr line.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(Clock::now()) {}
+  ~ProgressBar() { Finish(); }
+  void Update(const IngestProgress& p) {
+    if (!enabled_) return;
+    std::lock_guard lock(mu_);  // the callback may come from worker threads
+    auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(100) && p.files_done != p.files_total) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    double mbps = secs > 0 ? p.bytes_done / 1e6 / secs : 0;
+    char line[160];
+    if (p.files_total == 0) {
+      std::snprintf(line, sizeof line, "\rfiles %llu (finding files...)  %.1f MB/s   ",
+                    static_cast<unsigned long long>(p.files_done), mbps);
+    } else {
+      double rate = secs > 0 ? p.files_done / secs : 0;
+      long eta = rate > 0 ? static_cast<long>((p.files_total - p.files_done) / rate) : 0;
+      std::snprintf(line, sizeof line, "\rfiles %llu/%llu  %.1f MB/s  ETA %ld:%02ld   ",
+                    static_cast<unsigned long long>(p.files_done),
+                    static_cast<unsigned long long>(p.files_total), mbps, eta / 60, eta % 60);
+    }
+    std::fputs(line, stderr);
+    drawn_ = true;
+  }
+  void Finish() {
+    std::lock_guard lock(mu_);
+    if (drawn_) std::fputs("\n", stderr);
+    drawn_ = false;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const bool enabled_;
+  const Clock::time_point start_;
+  std::mutex mu_;
+  Clock::time_point last_{};
+  bool drawn_ = false;
+};
+
+void PrintIngestReport(const IngestReport& r) {
+  std::cout << "files:           " << r.files << " (" << r.bytes / 1e6 << " MB)\n"
+            << "new instances:   " << r.new_instances << "\n"
+            << "already present: " << r.already_present << "\n"
+            << "conflicts:       " << r.conflicts.size()
+            << " (same SOP Instance UID, different bytes: both kept)\n"
+            << "quarantined:     " << r.quarantined.size() << "\n";
+  for (const ConflictNote& c : r.conflicts) {
+    std::cout << "  conflict: " << c.source << ": SOP Instance UID " << c.sop_uid
+              << " already stored with other bytes; new digest " << c.digest_hex << "\n";
+  }
+  for (const QuarantineNote& q : r.quarantined) {
+    std::cout << "  quarantined: " << q.source << ": " << q.reason;
+    if (!q.kept_as.empty()) std::cout << " (kept as " << q.kept_as << ")";
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+int Ingest(const IngestArgs& args) {
+  ArchiveLayout layout{args.archive};
+  std::error_code ec;
+  for (const std::string& dir : {layout.root, layout.blobs(), layout.quarantine()}) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Fail(dcmfs::Status::IoError("cannot create " + dir + ": " + ec.message()));
+  }
+  CatalogOptions catalog_options;
+  catalog_options.path = layout.index();
+  catalog_options.create_if_missing = true;
+  Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
+  if (!catalog.ok()) return Fail(catalog.status().WithContext("opening the catalog"));
+  LocalBlobStoreOptions blob_options;
+  blob_options.dir = layout.blobs();
+  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  if (!blobs.ok()) return Fail(blobs.status().WithContext("opening the blob store"));
+  Quarantine quarantine(layout.quarantine());
+
+  IngestOptions options;
+  options.threads = args.threads > 0 ? args.threads
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ProgressBar bar(args.progress && isatty(STDERR_FILENO));
+  Result<IngestReport> report = IngestPaths(**catalog, **blobs, quarantine, args.paths, options,
+                                            [&](const IngestProgress& p) { bar.Update(p); });
+  bar.Finish();
+  if (!report.ok()) return Fail(report.status().WithContext("ingest"));
+  dcmfs::Status flushed = (*catalog)->Flush();
+  if (!flushed.ok()) return Fail(flushed.WithContext("flushing the catalog"));
+  PrintIngestReport(*report);
+  return report->complete() ? kExitOk : kExitPartial;
+}
+
+int Mount(const MountOptions& options) {
+  dcmfs::Status s = RunMount(options);
+  return s.ok() ? kExitOk : Fail(s);
+}
+
+int Reindex(const std::string& archive) {
+  Result<ReindexReport> r = dcmfs::Reindex(archive);
+  if (!r.ok()) return Fail(r.status().WithContext("reindex"));
+  std::cout << "blobs: " << r->blobs << "\ninstances: " << r->instances
+            << "\nproblems: " << r->problems.size() << "\n";
+  for (const std::string& p : r->problems) std::cout << "  " << p << "\n";
+  return r->problems.empty() ? kExitOk : kExitFailure;
+}
+
+int Verify(const std::string& archive) {
+  Result<VerifyReport> r = dcmfs::Verify(archive);
+  if (!r.ok()) return Fail(r.status().WithContext("verify"));
+  std::cout << "blobs checked: " << r->blobs_checked << " (" << r->bytes_checked / 1e6
+            << " MB)\nproblems: " << r->problems.size() << "\n";
+  for (const VerifyProblem& p : r->problems) {
+    std::cout << "  " << p.location << ": " << p.reason;
+    if (!p.instance.empty()) std::cout << " [" << p.instance << "]";
+    std::cout << "\n";
+  }
+  return r->ok() ? kExitOk : kExitFailure;
+}
+
+int CacheStats(const std::string& archive) {
+  Result<DerivedCacheStats> s = ReadDerivedCacheStats(ArchiveLayout{archive}.cache());
+  if (!s.ok()) return Fail(s.status().WithContext("cache-stats"));
+  std::cout << "entries:   " << s->entries << "\nbytes:     " << s->bytes
+            << "\nmax_bytes: " << s->max_bytes << "\nhits:      " << s->hits
+            << "\nmisses:    " << s->misses << "\nevictions: " << s->evictions << "\n";
+  return kExitOk;
+}
+
+int ShowStatus(const std::string& archive) {
+  CatalogOptions options;
+  options.path = ArchiveLayout{archive}.index();
+  options.read_only_follower = true;  // works while an ingest or a mount runs
+  Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(options);
+  if (!catalog.ok()) return Fail(catalog.status().WithContext("opening the catalog"));
+  Result<Catalog::Counts> c = (*catalog)->GetCounts();
+  if (!c.ok()) return Fail(c.status());
+  std::cout << "patients:  " << c->patients << "\nstudies:   " << c->studies
+            << "\nseries:    " << c->series << "\ninstances: " << c->instances
+            << "\nbytes:     " << c->bytes << "\n";
+  return kExitOk;
+}
+
+int Synth(const SynthArgs& args) {
+  SyntheticOptions options;
+  options.out_dir = args.out_dir;
+  options.rows = args.rows;
+  options.columns = args.columns;
+  options.ct_slices = args.ct_slices;
+  options.mr_slices = args.mr_slices;
+  options.seed = args.seed;
+  Result<std::vector<SyntheticFile>> files = WriteSyntheticSet(options);
+  if (!files.ok()) return Fail(files.status().WithContext("synth"));
+  std::cout << "wrote " << files->size() << " files under " << args.out_dir << "\n";
+  return kExitOk;
+}
+
+}  // namespace dcmfs::tools

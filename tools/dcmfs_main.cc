@@ -1,0 +1,97 @@
+// dcmfs: the command line. Parses arguments with CLI11 and calls one
+// subcommand in tools/commands.cc; nothing else happens here.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "tools/commands.h"
+
+namespace dcmfs::tools {
+namespace {
+
+int Run(int argc, char** argv) {
+  CLI::App app{"dcmfs: a DICOM archive mounted as a filesystem"};
+  app.require_subcommand(1);
+
+  IngestArgs ingest;
+  auto* ingest_cmd = app.add_subcommand(
+      "ingest",
+      "Store DICOM files in ARCHIVE (created if missing). Exit 0: all stored or already "
+      "present; 2: some files quarantined; 1: the archive failed.");
+  ingest_cmd->add_option("ARCHIVE", ingest.archive, "archive folder")->required();
+  ingest_cmd->add_option("PATH", ingest.paths, "files or folders (walked recursively)")
+      ->required();
+  ingest_cmd->add_option("--threads", ingest.threads, "worker threads (default: all cores)");
+  ingest_cmd->add_flag("!--no-progress", ingest.progress, "no progress line on stderr");
+
+  MountOptions mount;
+  auto* mount_cmd = app.add_subcommand(
+      "mount",
+      "Mount ARCHIVE read-only on MOUNTPOINT. Without -f the command returns once the mount "
+      "is ready. Unmount with `fusermount3 -u MOUNTPOINT` (or SIGINT/SIGTERM with -f).");
+  mount_cmd->add_option("ARCHIVE", mount.archive_root, "archive folder")->required();
+  mount_cmd->add_option("MOUNTPOINT", mount.mountpoint, "an empty folder")->required();
+  mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground");
+  mount_cmd->add_flag("-d,--debug", mount.debug, "trace FUSE requests (implies -f)");
+  mount_cmd->add_option("-o", mount.fuse_options,
+                        "options for libfuse/the kernel: allow_other, max_read=N, ...");
+  mount_cmd->add_flag("-s,--single-threaded", mount.single_threaded, "one worker thread");
+  mount_cmd->add_option("--max-idle-threads", mount.max_idle_threads, "idle FUSE workers kept");
+  mount_cmd->add_flag("!--no-persistent-cache", mount.fs.persistent_cache,
+                      "keep derived files in memory only");
+
+  std::string archive;
+  auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
+  reindex_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "Re-hash every blob; exit 1 and list problems by blob and instance");
+  verify_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  auto* cache_cmd = app.add_subcommand("cache-stats", "Statistics of the derived-file cache");
+  cache_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  auto* status_cmd = app.add_subcommand("status", "Counts of patients, studies, series, instances");
+  status_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+
+  SynthArgs synth;
+  auto* synth_cmd = app.add_subcommand("synth", "Write the synthetic DICOM test set to OUT_DIR");
+  synth_cmd->add_option("OUT_DIR", synth.out_dir, "output folder")->required();
+  synth_cmd->add_option("--rows", synth.rows, "image rows");
+  synth_cmd->add_option("--cols", synth.columns, "image columns");
+  synth_cmd->add_option("--slices", synth.ct_slices, "slices per CT series");
+  synth_cmd->add_option("--mr-slices", synth.mr_slices, "slices per MR series");
+  synth_cmd->add_option("--seed", synth.seed, "pixel noise seed");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*ingest_cmd) return Ingest(ingest);
+  if (*mount_cmd) {
+    mount.fs.uid = getuid();
+    mount.fs.gid = getgid();
+    return Mount(mount);
+  }
+  if (*reindex_cmd) return Reindex(archive);
+  if (*verify_cmd) return Verify(archive);
+  if (*cache_cmd) return CacheStats(archive);
+  if (*status_cmd) return ShowStatus(archive);
+  if (*synth_cmd) return Synth(synth);
+  return kExitFailure;
+}
+
+}  // namespace
+}  // namespace dcmfs::tools
+
+int main(int argc, char** argv) {
+  // STYLE: main() is one of the three places that catch.
+  try {
+    return dcmfs::tools::Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "dcmfs: unexpected error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "dcmfs: unexpected error\n";
+  }
+  return dcmfs::tools::kExitFailure;
+}
