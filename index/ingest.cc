@@ -1,0 +1,275 @@
+// Ingest: the calling thread walks the given paths and feeds a bounded queue;
+// `threads` workers read, hash, parse, store and index each file.
+//
+// Order per file (docs/semantics.md, "Crash safety"): blob durable first, then
+// the index batch, so a kill at any moment leaves every indexed instance
+// readable and at worst a blob that Reindex will pick up. Anything refused is
+// copied to the quarantine before it is reported, so nothing is lost.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/log.h"
+#include "codecs/dicom_parse.h"
+#include "index/ingest.h"
+
+namespace dcmfs {
+namespace {
+
+constexpr size_t kQueueBound = 256;
+constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+
+std::span<const uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Reads a whole file; IoError with strerror when it cannot.
+Result<std::string> ReadWholeFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(path, errno);
+  std::string bytes;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::FromErrno(path, err);
+    }
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
+}
+
+class IngestRun {
+ public:
+  IngestRun(Catalog& catalog, BlobStore& blobs, const Quarantine& quarantine,
+            const ProgressCallback& progress)
+      : catalog_(catalog), blobs_(blobs), quarantine_(quarantine), progress_(progress) {}
+
+  Result<IngestReport> Run(const std::vector<std::string>& paths, int threads);
+
+ private:
+  void Walk(const std::string& path, bool given);
+  void Push(const std::string& path);
+  void WorkerLoop();
+  Status IngestFile(const std::string& path);
+  Status Refuse(const std::string& path, const std::string& bytes, std::string_view reason);
+  void NoteUnreadable(const std::string& path, const std::string& reason);
+  void Fail(Status s);
+  void MaybeReportProgress(bool force);
+
+  Catalog& catalog_;
+  BlobStore& blobs_;
+  const Quarantine& quarantine_;
+  const ProgressCallback& progress_;
+  std::set<std::pair<dev_t, ino_t>> visited_dirs_;  // walker thread only
+
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<std::string> queue_;        // GUARDED_BY(mu_)
+  bool walking_done_ = false;            // GUARDED_BY(mu_)
+  uint64_t files_found_ = 0;             // GUARDED_BY(mu_)
+  Status failure_;                       // GUARDED_BY(mu_); the first archive failure
+  IngestReport report_;                  // GUARDED_BY(mu_)
+  IngestProgress progress_state_;        // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_progress_{};  // GUARDED_BY(mu_)
+  std::mutex progress_mu_;               // serialises callbacks; taken after mu_ is released
+};
+
+void IngestRun::Fail(Status s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failure_.ok()) failure_ = std::move(s);
+  not_empty_.notify_all();
+  not_full_.notify_all();
+}
+
+void IngestRun::NoteUnreadable(const std::string& path, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  report_.quarantined.push_back(QuarantineNote{path, reason, ""});
+}
+
+void IngestRun::Push(const std::string& path) {
+  std::unique_lock<std::mutex> lock(mu_);
+  not_full_.wait(lock, [&] { return queue_.size() < kQueueBound || !failure_.ok(); });
+  if (!failure_.ok()) return;
+  queue_.push_back(path);
+  ++files_found_;
+  not_empty_.notify_one();
+}
+
+// Folders are walked in name order; symlinks are followed, but a folder
+// already visited (same device and inode) is not entered again, which ends loops.
+void IngestRun::Walk(const std::string& path, bool given) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    NoteUnreadable(path, std::strerror(errno));
+    return;
+  }
+  if (S_ISREG(st.st_mode)) {
+    Push(path);
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (given) NoteUnreadable(path, "not a regular file or folder");
+    return;
+  }
+  if (!visited_dirs_.insert({st.st_dev, st.st_ino}).second) return;
+  std::error_code ec;
+  std::vector<std::string> children;
+  for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    children.push_back(it->path().string());
+  }
+  if (ec) {
+    NoteUnreadable(path, ec.message());
+    return;
+  }
+  std::sort(children.begin(), children.end());
+  for (const std::string& child : children) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!failure_.ok()) return;
+    }
+    Walk(child, false);
+  }
+}
+
+Status IngestRun::Refuse(const std::string& path, const std::string& bytes,
+                         std::string_view reason) {
+  ASSIGN_OR_RETURN(std::string kept, quarantine_.Keep(path, AsBytes(bytes), reason));
+  std::lock_guard<std::mutex> lock(mu_);
+  report_.quarantined.push_back(QuarantineNote{path, std::string(reason), kept});
+  return Status::Ok();
+}
+
+Status IngestRun::IngestFile(const std::string& path) {
+  auto read = ReadWholeFile(path);
+  if (!read.ok()) {
+    NoteUnreadable(path, read.status().message());
+    return Status::Ok();
+  }
+  const std::string& bytes = *read;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++report_.files;
+    report_.bytes += bytes.size();
+  }
+  if (bytes.empty()) return Refuse(path, bytes, "empty file");
+  const Digest digest = Sha256(AsBytes(bytes));
+  ASSIGN_OR_RETURN(bool stored, blobs_.Contains(digest));
+  if (stored && catalog_.GetInstance(digest).ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++report_.already_present;
+    return Status::Ok();
+  }
+  auto meta = ParseDicom(AsBytes(bytes));
+  if (!meta.ok()) return Refuse(path, bytes, meta.status().message());
+  RETURN_IF_ERROR(blobs_.Put(digest, AsBytes(bytes)).status());
+  ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, bytes.size(), *meta));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (added.outcome == AddOutcome::kAlreadyPresent) {
+    ++report_.already_present;  // two copies of the same bytes in this run
+    return Status::Ok();
+  }
+  ++report_.new_instances;
+  if (added.outcome == AddOutcome::kNewConflicting) {
+    ConflictNote note{path, meta->sop_uid, ToHex(digest), {}};
+    for (const Digest& d : added.conflicts_with) note.other_digests_hex.push_back(ToHex(d));
+    report_.conflicts.push_back(std::move(note));
+  }
+  return Status::Ok();
+}
+
+void IngestRun::MaybeReportProgress(bool force) {
+  if (!progress_) return;
+  IngestProgress snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_progress_ < kProgressInterval) return;
+    last_progress_ = now;
+    snapshot = progress_state_;
+  }
+  std::lock_guard<std::mutex> lock(progress_mu_);
+  progress_(snapshot);
+}
+
+// Thread entry point: the one place a worker may catch (STYLE.md, "Errors").
+void IngestRun::WorkerLoop() {
+  try {
+    while (true) {
+      std::string path;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        not_empty_.wait(lock, [&] { return !queue_.empty() || walking_done_ || !failure_.ok(); });
+        if (!failure_.ok() || queue_.empty()) return;
+        path = std::move(queue_.front());
+        queue_.pop_front();
+        not_full_.notify_one();
+      }
+      Status s = IngestFile(path);
+      if (!s.ok()) return Fail(s.WithContext("ingest"));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++progress_state_.files_done;
+        progress_state_.bytes_done = report_.bytes;
+        if (walking_done_) progress_state_.files_total = files_found_;
+      }
+      MaybeReportProgress(false);
+    }
+  } catch (const std::exception& e) {
+    Fail(Status::Internal(std::string("ingest worker: ") + e.what()));
+  }
+}
+
+Result<IngestReport> IngestRun::Run(const std::vector<std::string>& paths, int threads) {
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(1, threads); ++i) workers.emplace_back([this] { WorkerLoop(); });
+  for (const std::string& p : paths) Walk(p, true);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    walking_done_ = true;
+    progress_state_.files_total = files_found_;
+    not_empty_.notify_all();
+  }
+  for (auto& w : workers) w.join();
+  if (!failure_.ok()) return failure_;
+  RETURN_IF_ERROR(catalog_.Flush());
+  MaybeReportProgress(true);
+  auto by_source = [](const auto& a, const auto& b) { return a.source < b.source; };
+  std::sort(report_.quarantined.begin(), report_.quarantined.end(), by_source);
+  std::sort(report_.conflicts.begin(), report_.conflicts.end(), by_source);
+  DCMFS_LOG(Info) << "ingest: " << report_.files << " files, " << report_.new_instances
+                  << " new, " << report_.already_present << " already present, "
+                  << report_.quarantined.size() << " refused";
+  return std::move(report_);
+}
+
+}  // namespace
+
+Result<IngestReport> IngestPaths(Catalog& catalog, BlobStore& blobs, const Quarantine& quarantine,
+                                 const std::vector<std::string>& paths,
+                                 const IngestOptions& options, const ProgressCallback& progress) {
+  // Leftovers of an interrupted earlier ingest; we are the only writer (the catalog's lock).
+  RETURN_IF_ERROR(blobs.CleanupTemporaries());
+  IngestRun run(catalog, blobs, quarantine, progress);
+  return run.Run(paths, options.threads);
+}
+
+}  // namespace dcmfs
