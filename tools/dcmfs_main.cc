@@ -36,7 +36,8 @@ int Run(int argc, char** argv) {
   mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground");
   mount_cmd->add_flag("-d,--debug", mount.debug, "trace FUSE requests (implies -f)");
   mount_cmd->add_option("-o", mount.fuse_options,
-                        "options for libfuse/the kernel: allow_other, max_read=N, ...");
+                        "options for libfuse/the kernel: allow_other, max_read=N, ...")
+      ->allow_extra_args(false);  // one value per -o, so positionals may follow
   mount_cmd->add_flag("-s,--single-threaded", mount.single_threaded, "one worker thread");
   mount_cmd->add_option("--max-idle-threads", mount.max_idle_threads, "idle FUSE workers kept");
   mount_cmd->add_flag("!--no-persistent-cache", mount.fs.persistent_cache,
