@@ -19,8 +19,12 @@ namespace {
 using testing::TestArchive;
 
 std::string Tool() {
+#ifdef DCMFS_TOOL_PATH
+  return DCMFS_TOOL_PATH;
+#else
   const char* bin = std::getenv("DCMFS_BINARY_DIR");
   return std::string(bin != nullptr ? bin : ".") + "/tools/dcmfs";
+#endif
 }
 
 int Shell(const std::string& command) { return std::system(command.c_str()); }
