@@ -158,12 +158,9 @@ Result<Node> Filesystem::NodeOf(InodeId ino) const {
 
 Result<Entry> Filesystem::FixedEntry(InodeId ino) {
   if (ino == kStatsJsonIno) {
+    // Live content behind a stable size and mtime (see filesystem_stats.cc).
     std::shared_ptr<StringContent> snapshot = StatsSnapshot();
-    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    // stats.json is live: it is the one node whose mtime is the clock.
-    Entry e = FileEntry(ino, snapshot->size(), now, 1, 0.0);
+    Entry e = FileEntry(ino, snapshot->size(), 0, 1, 0.0);
     e.entry_timeout_s = options_.folder_timeout_s;
     return e;
   }
