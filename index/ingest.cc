@@ -180,6 +180,11 @@ Status IngestRun::IngestFile(const std::string& path) {
   }
   auto meta = ParseDicom(AsBytes(bytes));
   if (!meta.ok()) return Refuse(path, bytes, meta.status().message());
+  // ParseDicom promises these; checked again before the blob is written so a
+  // file the catalog would refuse never leaves an unindexed blob behind.
+  if (meta->study_uid.empty() || meta->series_uid.empty() || meta->sop_uid.empty()) {
+    return Refuse(path, bytes, "missing StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID");
+  }
   RETURN_IF_ERROR(blobs_.Put(digest, AsBytes(bytes)).status());
   ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, bytes.size(), *meta));
   std::lock_guard<std::mutex> lock(mu_);
