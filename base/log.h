@@ -34,7 +34,15 @@ class LogMessage {
 
 }  // namespace dcmfs
 
-#define DCMFS_LOG(level)                                        \
-  if (::dcmfs::LogLevel::k##level < ::dcmfs::GetLogLevel()) {   \
-  } else                                                        \
-    ::dcmfs::internal::LogMessage(::dcmfs::LogLevel::k##level)
+namespace dcmfs::internal {
+// Lets `DCMFS_LOG(x) << ...` be one expression, safe as the body of an unbraced if.
+struct LogVoidify {
+  void operator&(const LogMessage&) {}
+};
+}  // namespace dcmfs::internal
+
+#define DCMFS_LOG(level)                                              \
+  (::dcmfs::LogLevel::k##level < ::dcmfs::GetLogLevel())              \
+      ? (void)0                                                       \
+      : ::dcmfs::internal::LogVoidify() &                             \
+            ::dcmfs::internal::LogMessage(::dcmfs::LogLevel::k##level)

@@ -61,15 +61,6 @@ Result<std::unique_ptr<BlobStore>> OpenBlobs(const ArchiveLayout& layout, size_t
   return BlobStore::OpenLocal(options);
 }
 
-std::vector<Digest> AllDigests(const BlobStore& blobs, Status* status) {
-  std::vector<Digest> out;
-  *status = blobs.ForEach([&](const Digest& d) {
-    out.push_back(d);
-    return true;
-  });
-  return out;
-}
-
 // Indexes one blob into `catalog`; a problem string when it cannot, "" when done.
 Result<std::string> IndexBlob(const BlobStore& blobs, Catalog& catalog, const Digest& digest) {
   const std::string where = blobs.Locate(digest);
@@ -125,18 +116,23 @@ Result<ReindexReport> Reindex(const std::string& archive_root) {
     o.path = rebuilt;
     o.create_if_missing = true;
     ASSIGN_OR_RETURN(std::unique_ptr<Catalog> catalog, Catalog::Open(o));
-    Status walked;
-    const std::vector<Digest> digests = AllDigests(*blobs, &walked);
-    RETURN_IF_ERROR(walked);
-    for (const Digest& digest : digests) {
+    // Streams the blob folder: memory does not grow with the archive.
+    Status failed;
+    RETURN_IF_ERROR(blobs->ForEach([&](const Digest& digest) {
       ++report.blobs;
-      ASSIGN_OR_RETURN(std::string problem, IndexBlob(*blobs, *catalog, digest));
-      if (problem.empty()) {
+      auto problem = IndexBlob(*blobs, *catalog, digest);
+      if (!problem.ok()) {
+        failed = problem.status();
+        return false;
+      }
+      if (problem->empty()) {
         ++report.instances;
       } else {
-        report.problems.push_back(std::move(problem));
+        report.problems.push_back(std::move(*problem));
       }
-    }
+      return true;
+    }));
+    RETURN_IF_ERROR(failed);
     RETURN_IF_ERROR(catalog->Flush());
   }
   live.reset();
@@ -191,10 +187,8 @@ Result<VerifyReport> Verify(const std::string& archive_root) {
   ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> blobs, OpenBlobs(layout, 4u << 20));
 
   VerifyReport report;
-  std::set<Digest> present;
-  Status walked;
-  for (const Digest& digest : AllDigests(*blobs, &walked)) {
-    present.insert(digest);
+  Status failed;
+  RETURN_IF_ERROR(blobs->ForEach([&](const Digest& digest) {
     ++report.blobs_checked;
     const std::string reason = CheckBlob(*blobs, digest, &report.bytes_checked);
     auto rec = catalog->GetInstance(digest);
@@ -203,18 +197,24 @@ Result<VerifyReport> Verify(const std::string& archive_root) {
                                               rec.ok() ? DescribeInstance(*catalog, *rec) : "",
                                               reason});
     } else if (!rec.ok()) {
-      report.problems.push_back(VerifyProblem{blobs->Locate(digest), "",
-                                              "not indexed (dcmfs reindex picks it up)"});
+      report.unindexed.push_back(VerifyProblem{blobs->Locate(digest), "",
+                                               "not indexed (dcmfs reindex picks it up)"});
     }
-  }
-  RETURN_IF_ERROR(walked);
+    return true;
+  }));
   RETURN_IF_ERROR(catalog->ForEachInstance([&](const InstanceRecord& rec) {
-    if (!present.contains(rec.digest)) {
+    auto present = blobs->Contains(rec.digest);
+    if (!present.ok()) {
+      failed = present.status();
+      return false;
+    }
+    if (!*present) {
       report.problems.push_back(VerifyProblem{blobs->Locate(rec.digest),
                                               DescribeInstance(*catalog, rec), "missing blob"});
     }
     return true;
   }));
+  RETURN_IF_ERROR(failed);
   return report;
 }
 

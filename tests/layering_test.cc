@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -59,9 +61,7 @@ std::vector<Include> IncludesOf(const fs::path& root, const std::string& part) {
 }
 
 TEST(LayeringTest, IncludesFollowTheDesign) {
-  const char* src = std::getenv("DCMFS_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
-  fs::path root(src);
+  fs::path root(dcmfs::testing::SourceDir());
   size_t checked = 0;
   for (const auto& [part, allowed] : kAllowedParts) {
     for (const Include& inc : IncludesOf(root, part)) {
@@ -85,9 +85,7 @@ TEST(LayeringTest, IncludesFollowTheDesign) {
 }
 
 TEST(LayeringTest, OnlyFuseGlueIncludesLibfuse) {
-  const char* src = std::getenv("DCMFS_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
-  for (const Include& inc : IncludesOf(src, "fs")) {
+  for (const Include& inc : IncludesOf(dcmfs::testing::SourceDir(), "fs")) {
     if (inc.target.rfind("fuse", 0) != 0) continue;
     std::string name = fs::path(inc.file).filename().string();
     EXPECT_EQ(name.rfind("fuse_", 0), 0u) << inc.file << " includes " << inc.target;

@@ -143,6 +143,11 @@ int Verify(const std::string& archive) {
     if (!p.instance.empty()) std::cout << " [" << p.instance << "]";
     std::cout << "\n";
   }
+  if (!r->unindexed.empty()) {
+    std::cout << "unindexed blobs (intact; `dcmfs reindex` lists them): " << r->unindexed.size()
+              << "\n";
+    for (const VerifyProblem& p : r->unindexed) std::cout << "  " << p.location << "\n";
+  }
   return r->ok() ? kExitOk : kExitFailure;
 }
 

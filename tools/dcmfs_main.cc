@@ -58,8 +58,8 @@ int Run(int argc, char** argv) {
   auto* synth_cmd = app.add_subcommand("synth", "Write the synthetic DICOM test set to OUT_DIR");
   synth_cmd->add_option("OUT_DIR", synth.out_dir, "output folder")->required();
   synth_cmd->add_option("--rows", synth.rows, "image rows");
-  synth_cmd->add_option("--cols", synth.columns, "image columns");
-  synth_cmd->add_option("--slices", synth.ct_slices, "slices per CT series");
+  synth_cmd->add_option("--columns", synth.columns, "image columns");
+  synth_cmd->add_option("--ct-slices", synth.ct_slices, "slices per CT series");
   synth_cmd->add_option("--mr-slices", synth.mr_slices, "slices per MR series");
   synth_cmd->add_option("--seed", synth.seed, "pixel noise seed");
 

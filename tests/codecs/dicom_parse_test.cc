@@ -29,7 +29,7 @@ class DicomParseTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     const std::string script =
         fs::path(__FILE__).parent_path().string() + "/data/make_parse_cases.py";
-    auto r = testing::Run("/usr/bin/python3 " + testing::ShellQuote(script) + " " +
+    auto r = testing::Shell("/usr/bin/python3 " + testing::ShellQuote(script) + " " +
                           testing::ShellQuote(dir_->path()));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
@@ -257,7 +257,7 @@ TEST_F(DicomParseTest, RandomByteFlipsNeverCrash) {
 
 // dcmdump prints "(0008,0018) UI [uid]  # ..." for the element.
 std::string DcmdumpSopUid(const std::string& path) {
-  auto r = testing::Run("dcmdump -q +P 0008,0018 " + testing::ShellQuote(path));
+  auto r = testing::Shell("dcmdump -q +P 0008,0018 " + testing::ShellQuote(path));
   const size_t open = r.output.find('['), close = r.output.find(']');
   if (open == std::string::npos || close == std::string::npos || close < open) return "";
   return r.output.substr(open + 1, close - open - 1);

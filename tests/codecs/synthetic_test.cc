@@ -26,7 +26,7 @@ InstanceMeta ParseFileOrDie(const std::string& path) {
 
 // The value dcmdump prints for `tag`, "[...]" stripped; UIDs as numbers (-Un).
 std::string Dcmdump(const std::string& path, const std::string& tag) {
-  auto r = testing::Run("dcmdump -q -Un +P " + tag + " " + ShellQuote(path));
+  auto r = testing::Shell("dcmdump -q -Un +P " + tag + " " + ShellQuote(path));
   const size_t open = r.output.find('['), close = r.output.find(']');
   if (r.exit_code != 0 || open == std::string::npos || close < open) return "";
   return r.output.substr(open + 1, close - open - 1);
@@ -69,7 +69,7 @@ TEST_F(SyntheticTest, DcmdumpReadsEveryFileAndAgreesOnUids) {
   std::set<std::string> sops;
   for (size_t i = 0; i < files_->size(); ++i) {
     const SyntheticFile& f = (*files_)[i];
-    auto dump = testing::Run("dcmdump -q " + ShellQuote(f.path));
+    auto dump = testing::Shell("dcmdump -q " + ShellQuote(f.path));
     EXPECT_EQ(dump.exit_code, 0) << f.path << "\n" << dump.output;
     EXPECT_EQ(dump.output.find("E: "), std::string::npos) << dump.output;
     EXPECT_EQ(Dcmdump(f.path, "0008,0018"), f.sop_uid);
@@ -193,7 +193,7 @@ TEST_F(SyntheticTest, PydicomDecodesRleWithPlausibleHounsfieldUnits) {
     const std::string py =
         "import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); a=d.pixel_array*float(d.RescaleSlope)"
         "+float(d.RescaleIntercept); r,c=a.shape; print(int(a[r//2,c//2]), int(a[0,0]))";
-    auto r = testing::Run("/usr/bin/python3 -c " + ShellQuote(py) + " " + ShellQuote(mid));
+    auto r = testing::Shell("/usr/bin/python3 -c " + ShellQuote(py) + " " + ShellQuote(mid));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     int centre = 0, corner = 0;
     ASSERT_EQ(std::sscanf(r.output.c_str(), "%d %d", &centre, &corner), 2) << r.output;

@@ -57,7 +57,7 @@ class IngestTest : public ::testing::Test {
 
   // The digest as sha256sum computes it, not as our code does.
   static std::string Sha256Sum(const std::string& path) {
-    return testing::Run("sha256sum " + ShellQuote(path)).output.substr(0, 64);
+    return testing::Shell("sha256sum " + ShellQuote(path)).output.substr(0, 64);
   }
 
   TempDir tmp_;
@@ -74,7 +74,7 @@ TEST_F(IngestTest, GoodFilesStoredBadFilesQuarantinedWithReasons) {
   const std::string sample = ReadFileOrEmpty(good_[0].path);
   WriteFileOrDie(bad + "/truncated.dcm", sample.substr(0, sample.size() / 3));
   WriteFileOrDie(bad + "/no_series_uid.dcm", sample);
-  ASSERT_EQ(testing::Run("dcmodify -nb -ea '(0020,000e)' " + ShellQuote(bad + "/no_series_uid.dcm")).exit_code, 0);
+  ASSERT_EQ(testing::Shell("dcmodify -nb -ea '(0020,000e)' " + ShellQuote(bad + "/no_series_uid.dcm")).exit_code, 0);
   fs::create_directory_symlink(tmp_.Sub("in"), tmp_.Sub("in/good/loop"));  // a symlink loop
 
   IngestProgress last;
@@ -143,7 +143,7 @@ TEST_F(IngestTest, SameSopUidDifferentBytesIsAConflictAndBothKept) {
   ASSERT_TRUE(Ingest({tmp_.Sub("in/good")}).ok());
   const std::string changed = tmp_.Sub("changed.dcm");
   WriteFileOrDie(changed, ReadFileOrEmpty(good_[0].path));
-  ASSERT_EQ(testing::Run("dcmodify -nb -m '(0008,103e)=Changed' " + ShellQuote(changed)).exit_code, 0);
+  ASSERT_EQ(testing::Shell("dcmodify -nb -m '(0008,103e)=Changed' " + ShellQuote(changed)).exit_code, 0);
   auto report = Ingest({changed});
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->complete());

@@ -76,7 +76,7 @@ TEST_F(ArchiveMaintenanceTest, IngestWhileMountedAppearsWithinTwoSeconds) {
   want = digests.size();
   size_t seen = 0;
   while (std::chrono::steady_clock::now() - done < std::chrono::milliseconds(2000)) {
-    seen = std::stoul(Run("find " + Q(mount.path() + "/studies") + " -name '*.dcm' | wc -l").output);
+    seen = std::stoul(Shell("find " + Q(mount.path() + "/studies") + " -name '*.dcm' | wc -l").output);
     if (seen == want) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -35,37 +35,37 @@ uint64_t FilesTransferred(const std::string& stats) {
 
 TEST_F(CopyToolsTest, SecondRsyncCopiesNothing) {
   std::string dest = dir_.Sub("copy");
-  CommandResult first = Run("rsync -a --stats " + Q(Mnt() + "/") + " " + Q(dest + "/"));
+  CommandResult first = Shell("rsync -a --stats " + Q(Mnt() + "/") + " " + Q(dest + "/"));
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_GE(FilesTransferred(first.output), 2 * files_.size());
-  CommandResult second = Run("rsync -a --stats " + Q(Mnt() + "/") + " " + Q(dest + "/"));
+  CommandResult second = Shell("rsync -a --stats " + Q(Mnt() + "/") + " " + Q(dest + "/"));
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(FilesTransferred(second.output), 0u) << second.output;
-  CommandResult diff = Run("diff -r " + Q(Mnt()) + " " + Q(dest));
+  CommandResult diff = Shell("diff -r " + Q(Mnt()) + " " + Q(dest));
   EXPECT_EQ(diff.exit_code, 0) << diff.output;
 }
 
 TEST_F(CopyToolsTest, RsyncHardLinksKeepsOneCopyPerInstance) {
   std::string dest = dir_.Sub("copyH");
-  CommandResult r = Run("rsync -aH " + Q(Mnt() + "/") + " " + Q(dest + "/"));
+  CommandResult r = Shell("rsync -aH " + Q(Mnt() + "/") + " " + Q(dest + "/"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::string links = Run("find " + Q(dest + "/studies") + " -name '*.dcm' -links 2 | wc -l").output;
+  std::string links = Shell("find " + Q(dest + "/studies") + " -name '*.dcm' -links 2 | wc -l").output;
   EXPECT_EQ(std::stoul(links), files_.size());
 }
 
 TEST_F(CopyToolsTest, TarHasNoWarningsAndExtractsIdentically) {
   std::string tar = dir_.Sub("mount.tar");
-  CommandResult r = Run("tar -C " + Q(Mnt()) + " -cf " + Q(tar) + " .");
+  CommandResult r = Shell("tar -C " + Q(Mnt()) + " -cf " + Q(tar) + " .");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, "") << "tar warned";
   std::string out = dir_.Sub("untar");
   std::filesystem::create_directories(out);
-  CommandResult x = Run("tar -C " + Q(out) + " -xf " + Q(tar));
+  CommandResult x = Shell("tar -C " + Q(out) + " -xf " + Q(tar));
   ASSERT_EQ(x.exit_code, 0) << x.output;
-  CommandResult diff = Run("diff -r " + Q(Mnt()) + " " + Q(out));
+  CommandResult diff = Shell("diff -r " + Q(Mnt()) + " " + Q(out));
   EXPECT_EQ(diff.exit_code, 0) << diff.output;
   // Hard links: tar stores the second name as a link, not a second copy.
-  std::string listing = Run("tar -tvf " + Q(tar) + " | grep -c '^h'").output;
+  std::string listing = Shell("tar -tvf " + Q(tar) + " | grep -c '^h'").output;
   EXPECT_EQ(std::stoul(listing), files_.size());
 }
 

@@ -33,7 +33,9 @@ TEST(CorpusTest, EveryCorpusInstanceComesBackBitIdentical) {
   std::set<std::string> kept;
   for (const std::string& p : FilesBelow(dir.Sub("archive/quarantine"))) kept.insert(HexOfFile(p));
   for (const std::string& hex : refused) {
-    if (hex != ToHex(Sha256(std::string_view()))) EXPECT_EQ(kept.count(hex), 1u) << hex;
+    if (hex != ToHex(Sha256(std::string_view()))) {
+      EXPECT_EQ(kept.count(hex), 1u) << hex;
+    }
   }
 
   MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"));
@@ -44,10 +46,10 @@ TEST(CorpusTest, EveryCorpusInstanceComesBackBitIdentical) {
   }
   EXPECT_EQ(seen.size(), expected.size()) << "each instance once";
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), expected);
-  std::string count = Run("find " + Q(mount.path() + "/patients") + " -name '*.dcm' | wc -l").output;
+  std::string count = Shell("find " + Q(mount.path() + "/patients") + " -name '*.dcm' | wc -l").output;
   EXPECT_EQ(std::stoul(count), expected.size());
   for (const std::string& dir_path : SeriesFolders(mount.path())) {
-    CommandResult sums = Run("cd " + Q(dir_path) + " && sha256sum -c --quiet SHA256SUMS");
+    CommandResult sums = Shell("cd " + Q(dir_path) + " && sha256sum -c --quiet SHA256SUMS");
     EXPECT_EQ(sums.exit_code, 0) << dir_path << "\n" << sums.output;
   }
 }

@@ -23,7 +23,7 @@ namespace dcmfs::testing {
 inline std::string Q(const std::string& s) { return ShellQuote(s); }
 
 // Runs `dcmfs ARGS`, returning its result.
-inline CommandResult Dcmfs(const std::string& args) { return Run(Q(DcmfsBinary()) + " " + args); }
+inline CommandResult Dcmfs(const std::string& args) { return Shell(Q(DcmfsBinary()) + " " + args); }
 
 inline std::vector<SyntheticFile> MakeSynthetic(const std::string& dir, SyntheticOptions options = {}) {
   options.out_dir = dir;
@@ -56,7 +56,7 @@ inline std::string StudiesPath(const std::string& mnt, const SyntheticFile& f) {
 
 // `find` listing with inode, size, mtime and path: what must be stable.
 inline std::string StableListing(const std::string& mnt) {
-  return Run("cd " + Q(mnt) + " && find . -printf '%i %s %T@ %y %p\\n' | LC_ALL=C sort").output;
+  return Shell("cd " + Q(mnt) + " && find . -printf '%i %s %T@ %y %p\\n' | LC_ALL=C sort").output;
 }
 
 // Series folders (depth 3 below patients/, depth 2 below studies/).
@@ -66,7 +66,7 @@ inline std::vector<std::string> SeriesFolders(const std::string& mnt) {
     int depth = std::string(view) == "patients" ? 3 : 2;
     std::string cmd = "find " + Q(mnt + "/" + view) + " -mindepth " + std::to_string(depth) +
                       " -maxdepth " + std::to_string(depth) + " -type d";
-    std::string listing = Run(cmd).output;
+    std::string listing = Shell(cmd).output;
     size_t start = 0;
     while (start < listing.size()) {
       size_t end = listing.find('\n', start);

@@ -32,7 +32,7 @@ TEST_F(IngestRobustnessTest, BadFilesAreQuarantinedWithReasonsAndTheRestServed) 
   // A valid dataset with its SOP Instance UID removed.
   std::string src = good.back().path;
   std::string no_uid = dir_.Sub("in/bad/no-uid.dcm");
-  ASSERT_EQ(Run("cp " + Q(src) + " " + Q(no_uid) + " && dcmodify -q -nb -ea '(0008,0018)' " +
+  ASSERT_EQ(Shell("cp " + Q(src) + " " + Q(no_uid) + " && dcmodify -q -nb -ea '(0008,0018)' " +
                 Q(no_uid)).exit_code, 0);
   // An entry that cannot be read at all.
   ASSERT_EQ(symlink("/nonexistent/target.dcm", dir_.Sub("in/bad/dangling.dcm").c_str()), 0);
@@ -117,7 +117,7 @@ TEST_F(IngestRobustnessTest, SigkillAtAnyMomentLosesNothing) {
   {
     MountedArchive mount(Archive(), dir_.Sub("mnt"));
     ASSERT_TRUE(mount.ok()) << mount.log();
-    size_t listed = std::stoul(Run("find " + Q(mount.path() + "/studies") + " -name '*.dcm' | wc -l").output);
+    size_t listed = std::stoul(Shell("find " + Q(mount.path() + "/studies") + " -name '*.dcm' | wc -l").output);
     EXPECT_EQ(listed, blobs);
   }
   // Finishing the ingest gives the whole set, each instance once.

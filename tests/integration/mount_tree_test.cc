@@ -49,7 +49,7 @@ TEST_F(MountTreeTest, UidPathResolvesBeforeAnyListing) {
 TEST_F(MountTreeTest, EveryInstanceAppearsOnceInEachView) {
   for (const char* view : {"patients", "studies"}) {
     std::string count =
-        Run("find " + Q(Mnt() + "/" + view) + " -type f -name '*.dcm' | wc -l").output;
+        Shell("find " + Q(Mnt() + "/" + view) + " -type f -name '*.dcm' | wc -l").output;
     EXPECT_EQ(std::stoul(count), files_->size()) << view;
   }
 }
@@ -60,7 +60,7 @@ TEST_F(MountTreeTest, EveryFileIsCmpIdenticalToItsSource) {
     script += "cmp " + Q(f.path) + " " + Q(StudiesPath(Mnt(), f)) + " || exit 1\n";
   }
   WriteFileOrDie(dir_->Sub("cmp.sh"), script);
-  CommandResult r = Run("sh " + Q(dir_->Sub("cmp.sh")));
+  CommandResult r = Shell("sh " + Q(dir_->Sub("cmp.sh")));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // The /patients view holds the same bytes: compare the multisets of hashes.
   std::multiset<std::string> source, patients;
@@ -137,16 +137,16 @@ TEST_F(MountTreeTest, ExtendedAttributesCarryDicomFields) {
   const SyntheticFile& f = files_->front();
   std::string file = StudiesPath(Mnt(), f);
   auto value = [](const std::string& path, const std::string& name) {
-    return Run("getfattr --only-values -n " + name + " " + Q(path)).output;
+    return Shell("getfattr --absolute-names --only-values -n " + name + " " + Q(path)).output;
   };
   EXPECT_EQ(value(file, "user.dicom.SOPInstanceUID"), f.sop_uid);
   EXPECT_EQ(value(file, "user.dicom.SeriesInstanceUID"), f.series_uid);
   std::string series_dir = Mnt() + "/studies/" + f.study_uid + "/" + f.series_uid;
   EXPECT_EQ(value(series_dir, "user.dicom.SeriesInstanceUID"), f.series_uid);
   EXPECT_EQ(value(series_dir, "user.dicom.StudyInstanceUID"), f.study_uid);
-  CommandResult all = Run("getfattr -d " + Q(file));
+  CommandResult all = Shell("getfattr -d " + Q(file));
   EXPECT_NE(all.output.find("user.dicom.Modality"), std::string::npos) << all.output;
-  EXPECT_NE(Run("getfattr -n user.dicom.NoSuchField " + Q(file)).exit_code, 0);
+  EXPECT_NE(Shell("getfattr -n user.dicom.NoSuchField " + Q(file)).exit_code, 0);
 }
 
 TEST_F(MountTreeTest, Sha256SumsVerifiesEverySeriesFolder) {
@@ -154,10 +154,10 @@ TEST_F(MountTreeTest, Sha256SumsVerifiesEverySeriesFolder) {
   ASSERT_FALSE(folders.empty());
   size_t lines = 0;
   for (const std::string& dir : folders) {
-    CommandResult r = Run("cd " + Q(dir) + " && sha256sum -c --strict SHA256SUMS");
+    CommandResult r = Shell("cd " + Q(dir) + " && sha256sum -c --strict SHA256SUMS");
     EXPECT_EQ(r.exit_code, 0) << dir << "\n" << r.output;
-    std::string dcm = Run("ls " + Q(dir) + " | grep -c '\\.dcm$'").output;
-    std::string sums = Run("wc -l < " + Q(dir + "/SHA256SUMS")).output;
+    std::string dcm = Shell("ls " + Q(dir) + " | grep -c '\\.dcm$'").output;
+    std::string sums = Shell("wc -l < " + Q(dir + "/SHA256SUMS")).output;
     EXPECT_EQ(std::stoul(dcm), std::stoul(sums)) << dir;
     lines += std::stoul(sums);
   }
@@ -165,7 +165,7 @@ TEST_F(MountTreeTest, Sha256SumsVerifiesEverySeriesFolder) {
 }
 
 TEST_F(MountTreeTest, NamesAreSafeAndKeepNonAscii) {
-  std::string names = Run("cd " + Q(Mnt()) + " && find . -printf '%f\\n'").output;
+  std::string names = Shell("cd " + Q(Mnt()) + " && find . -printf '%f\\n'").output;
   bool non_ascii = false;
   for (unsigned char c : names) {
     if (c >= 0x80) non_ascii = true;
@@ -174,15 +174,15 @@ TEST_F(MountTreeTest, NamesAreSafeAndKeepNonAscii) {
   EXPECT_TRUE(non_ascii) << "the synthetic set has non-ASCII names";
   // Valid UTF-8 throughout: iconv refuses anything else.
   WriteFileOrDie(dir_->Sub("names.txt"), names);
-  EXPECT_EQ(Run("iconv -f UTF-8 -t UTF-8 " + Q(dir_->Sub("names.txt")) + " >/dev/null").exit_code, 0);
+  EXPECT_EQ(Shell("iconv -f UTF-8 -t UTF-8 " + Q(dir_->Sub("names.txt")) + " >/dev/null").exit_code, 0);
 }
 
 TEST_F(MountTreeTest, FindAndDuCountHardLinksOnce) {
-  CommandResult find = Run("find " + Q(Mnt()) + " >/dev/null");
+  CommandResult find = Shell("find " + Q(Mnt()) + " >/dev/null");
   EXPECT_EQ(find.exit_code, 0) << find.output;
   uint64_t source_bytes = 0;
   for (const SyntheticFile& f : *files_) source_bytes += std::filesystem::file_size(f.path);
-  CommandResult du = Run("du -sb " + Q(Mnt()) + " | cut -f1");
+  CommandResult du = Shell("du -sb " + Q(Mnt()) + " | cut -f1");
   ASSERT_EQ(du.exit_code, 0) << du.output;
   uint64_t du_bytes = std::stoull(du.output);
   EXPECT_GE(du_bytes, source_bytes);

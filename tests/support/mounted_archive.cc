@@ -74,14 +74,14 @@ const std::string& MountedArchive::log() const {
 
 bool MountedArchive::Unmount() {
   if (pid_ <= 0) return false;
-  if (mounted_) Run("fusermount3 -u " + ShellQuote(mountpoint_));
+  if (mounted_) Shell("fusermount3 -u " + ShellQuote(mountpoint_));
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (waitpid(pid_, &status, WNOHANG) != pid_) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid_, SIGKILL);
       waitpid(pid_, &status, 0);
-      Run("fusermount3 -uz " + ShellQuote(mountpoint_));
+      Shell("fusermount3 -uz " + ShellQuote(mountpoint_));
       pid_ = -1;
       mounted_ = false;
       return false;

@@ -9,7 +9,7 @@
 
 namespace dcmfs::testing {
 
-CommandResult Run(const std::string& command) {
+CommandResult Shell(const std::string& command) {
   CommandResult result;
   std::string full = "(" + command + ") 2>&1";
   FILE* pipe = popen(full.c_str(), "r");
@@ -34,14 +34,18 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+std::string SourceDir() {
+  const char* dir = std::getenv("DCMFS_SOURCE_DIR");
+  return dir != nullptr ? dir : DCMFS_SOURCE_DIR_DEFAULT;
+}
+
 std::string DcmfsBinary() {
   const char* dir = std::getenv("DCMFS_BINARY_DIR");
-  return std::string(dir != nullptr ? dir : "build") + "/tools/dcmfs";
+  return std::string(dir != nullptr ? dir : DCMFS_BINARY_DIR_DEFAULT) + "/tools/dcmfs";
 }
 
 std::string CorpusDir() {
-  const char* src = std::getenv("DCMFS_SOURCE_DIR");
-  std::filesystem::path p = std::filesystem::path(src != nullptr ? src : ".") / ".." / "shared" / "corpus";
+  std::filesystem::path p = std::filesystem::path(SourceDir()) / ".." / "shared" / "corpus";
   std::error_code ec;
   if (!std::filesystem::is_directory(p, ec)) return "";
   return std::filesystem::canonical(p, ec).string();

@@ -11,12 +11,14 @@ struct CommandResult {
 };
 
 // Runs `command` with /bin/sh -c, capturing stdout+stderr.
-CommandResult Run(const std::string& command);
+CommandResult Shell(const std::string& command);
 
 // Quotes `s` for /bin/sh.
 std::string ShellQuote(const std::string& s);
 
-// Path of the built dcmfs binary (from $DCMFS_BINARY_DIR set by ctest).
+// The source tree and the built dcmfs binary ($DCMFS_SOURCE_DIR and
+// $DCMFS_BINARY_DIR override the paths compiled in).
+std::string SourceDir();
 std::string DcmfsBinary();
 
 // ../shared/corpus beside the checkout, or "" when it is not there.
