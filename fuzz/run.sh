@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 JOBS=${2:-1}
-CC=clang CXX=clang++ BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="ingest_fuzzer dcmfs" \
   bash scripts/build.sh -DDCMFS_FUZZ=ON -DDCMFS_SANITIZE=ON
 SEEDS=build-fuzz/seeds
 if [[ ! -d $SEEDS ]]; then
