@@ -20,12 +20,16 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcerror.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -141,8 +145,8 @@ uint16_t GetU16(DcmItem& item, const DcmTagKey& tag) {
   return item.findAndGetUint16(tag, v).good() ? v : 0;
 }
 
-Status ReadFile(std::span<const uint8_t> bytes, DcmFileFormat& file) {
-  codecs_internal::SpanInputStream stream(bytes);
+// Reads the file meta header and dataset from `stream` (`total` bytes long).
+Status ReadFile(DcmInputStream& stream, uint64_t total, DcmFileFormat& file) {
   file.transferInit();
   OFCondition cond = file.read(stream, EXS_Unknown, EGL_noChange, kMaxReadLength);
   file.transferEnd();
@@ -151,8 +155,7 @@ Status ReadFile(std::span<const uint8_t> bytes, DcmFileFormat& file) {
   // client" (it would wait for more on a network stream).
   if (cond == EC_StreamNotifyClient || cond == EC_InvalidStream || stream.eos()) {
     return Status::DataLoss(std::string("truncated: ") + cond.text() + " at byte " +
-                            std::to_string(stream.tell()) + " of " +
-                            std::to_string(bytes.size()));
+                            std::to_string(stream.tell()) + " of " + std::to_string(total));
   }
   return Status::DataLoss(std::string("unreadable DICOM: ") + cond.text());
 }
@@ -258,15 +261,22 @@ std::string TransferSyntaxUid(DcmFileFormat& file) {
 
 }  // namespace
 
-Result<InstanceMeta> ParseDicom(std::span<const uint8_t> bytes) {
-  RETURN_IF_ERROR(codecs_internal::EnsureDcmtkReady());
-  if (bytes.empty()) return Status::DataLoss("empty file");
-  const bool part10 = HasPart10Prefix(bytes);
-  if (!part10 && !LooksLikeRawDataset(bytes)) {
+namespace {
+
+// The checks before DCMTK sees the bytes; `head` is the first (up to) 132 bytes.
+Status Sniff(std::span<const uint8_t> head, uint64_t total, bool* part10) {
+  if (total == 0) return Status::DataLoss("empty file");
+  *part10 = HasPart10Prefix(head);
+  if (!*part10 && !LooksLikeRawDataset(head)) {
     return Status::DataLoss("not DICOM: no DICM prefix and not a parseable dataset");
   }
+  return Status::Ok();
+}
+
+// Everything after the sniff, for any stream DCMTK can defer large values on.
+Result<InstanceMeta> ParseStream(DcmInputStream& stream, uint64_t total, bool part10) {
   DcmFileFormat file;
-  RETURN_IF_ERROR(ReadFile(bytes, file));
+  RETURN_IF_ERROR(ReadFile(stream, total, file));
   DcmDataset& ds = *file.getDataset();
   if (IsDicomdir(file)) {
     return Status::InvalidArgument("DICOMDIR media directory, not an instance");
@@ -295,6 +305,39 @@ Result<InstanceMeta> ParseDicom(std::span<const uint8_t> bytes) {
   FillText(TextReader(ds, converter.get()), m);
   FillGeometryAndPixels(ds, m);
   return m;
+}
+
+}  // namespace
+
+Result<InstanceMeta> ParseDicom(std::span<const uint8_t> bytes) {
+  RETURN_IF_ERROR(codecs_internal::EnsureDcmtkReady());
+  bool part10 = false;
+  RETURN_IF_ERROR(Sniff(bytes.first(std::min<size_t>(bytes.size(), kPreambleSize + 4)),
+                        bytes.size(), &part10));
+  codecs_internal::SpanInputStream stream(bytes);
+  return ParseStream(stream, bytes.size(), part10);
+}
+
+Result<InstanceMeta> ParseDicomFile(const std::string& path) {
+  RETURN_IF_ERROR(codecs_internal::EnsureDcmtkReady());
+  std::error_code ec;
+  const uint64_t total = std::filesystem::file_size(path, ec);
+  if (ec) return Status::IoError(path + ": " + ec.message());
+  uint8_t head[kPreambleSize + 4] = {};
+  size_t got = 0;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    got = std::fread(head, 1, sizeof(head), f);
+    std::fclose(f);
+  } else {
+    return Status::FromErrno(path, errno);
+  }
+  bool part10 = false;
+  RETURN_IF_ERROR(Sniff(std::span<const uint8_t>(head, got), total, &part10));
+  // DcmInputFileStream offers a factory, so DCMTK skips Pixel Data on disk
+  // instead of loading it: a multi-gigabyte file parses in constant memory.
+  DcmInputFileStream stream(OFFilename(path.c_str()));
+  if (!stream.good()) return Status::IoError(path + ": " + stream.status().text());
+  return ParseStream(stream, total, part10);
 }
 
 }  // namespace dcmfs

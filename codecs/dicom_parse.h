@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "base/status.h"
 #include "codecs/instance_meta.h"
@@ -21,5 +22,10 @@ namespace dcmfs {
 //                   (StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID),
 //                   or is a DICOMDIR / media directory rather than an instance
 Result<InstanceMeta> ParseDicom(std::span<const uint8_t> bytes);
+
+// The same for a file on disk, reading only what the metadata needs (Pixel
+// Data is skipped on disk), so memory does not grow with the file. Also
+// IoError when the file cannot be opened.
+Result<InstanceMeta> ParseDicomFile(const std::string& path);
 
 }  // namespace dcmfs

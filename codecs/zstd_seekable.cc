@@ -73,33 +73,51 @@ Status CorruptionFromZstd(const char* what, size_t code) {
 
 }  // namespace
 
-std::string CompressSeekable(std::span<const uint8_t> bytes, int level) {
-  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx(ZSTD_createCCtx());
-  CHECK(cctx != nullptr);
-  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level)));
-  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1)));
-  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 1)));
-
-  std::string out;
-  out.reserve(ZSTD_compressBound(bytes.size()) + 64);
+struct SeekableWriter::Impl {
+  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx{ZSTD_createCCtx()};
   std::vector<std::pair<uint32_t, uint32_t>> entries;  // {compressed, decompressed}
-  for (size_t pos = 0; pos < bytes.size(); pos += kSeekableFrameSize) {
-    const size_t len = std::min<size_t>(kSeekableFrameSize, bytes.size() - pos);
-    const size_t c = AppendFrame(cctx.get(), bytes.subspan(pos, len), out);
-    entries.emplace_back(static_cast<uint32_t>(c), static_cast<uint32_t>(len));
-  }
+};
+
+SeekableWriter::SeekableWriter(int level) : impl_(std::make_unique<Impl>()) {
+  ZSTD_CCtx* cctx = impl_->cctx.get();
+  CHECK(cctx != nullptr);
+  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)));
+  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)));
+  CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1)));
+}
+
+SeekableWriter::~SeekableWriter() = default;
+
+void SeekableWriter::AddFrame(std::span<const uint8_t> chunk, std::string& out) {
+  CHECK(chunk.size() <= kSeekableFrameSize && !chunk.empty()) << chunk.size();
+  const size_t c = AppendFrame(impl_->cctx.get(), chunk, out);
+  impl_->entries.emplace_back(static_cast<uint32_t>(c), static_cast<uint32_t>(chunk.size()));
+}
+
+void SeekableWriter::Finish(std::string& out) {
   // An empty input gets zero data frames: `zstd -d` accepts a stream made of
   // only a skippable frame and writes an empty file.
-  const uint32_t n = static_cast<uint32_t>(entries.size());
+  const uint32_t n = static_cast<uint32_t>(impl_->entries.size());
   PutU32(out, kSkippableMagic);
   PutU32(out, n * 8 + static_cast<uint32_t>(kSeekFooterSize));
-  for (const auto& [c, d] : entries) {
+  for (const auto& [c, d] : impl_->entries) {
     PutU32(out, c);
     PutU32(out, d);
   }
   PutU32(out, n);
   out.push_back(0);  // Seek_Table_Descriptor: no checksums
   PutU32(out, kSeekableMagic);
+}
+
+std::string CompressSeekable(std::span<const uint8_t> bytes, int level) {
+  SeekableWriter writer(level);
+  std::string out;
+  out.reserve(ZSTD_compressBound(bytes.size()) + 64);
+  for (size_t pos = 0; pos < bytes.size(); pos += kSeekableFrameSize) {
+    writer.AddFrame(bytes.subspan(pos, std::min<size_t>(kSeekableFrameSize, bytes.size() - pos)),
+                    out);
+  }
+  writer.Finish(out);
   return out;
 }
 

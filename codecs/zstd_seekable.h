@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,24 @@ inline constexpr uint32_t kSeekableFrameSize = 1u << 20;  // 1 MiB of original b
 
 // Compresses `bytes` into the seekable format. Deterministic for given input and level.
 std::string CompressSeekable(std::span<const uint8_t> bytes, int level = 3);
+
+// The same output, produced frame by frame so that a file of any size is
+// compressed with memory bounded by one frame: feed consecutive chunks of
+// exactly kSeekableFrameSize bytes (the last may be shorter, never empty),
+// write what each call appends to `out`, then Finish. Not thread-safe.
+class SeekableWriter {
+ public:
+  explicit SeekableWriter(int level = 3);
+  ~SeekableWriter();
+  SeekableWriter(const SeekableWriter&) = delete;
+  SeekableWriter& operator=(const SeekableWriter&) = delete;
+  void AddFrame(std::span<const uint8_t> chunk, std::string& out);
+  void Finish(std::string& out);  // appends the seek table
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The seek table of a seekable blob: where each frame starts.
 struct SeekTable {

@@ -45,6 +45,10 @@ class BlobStore {
   // Durable when it returns: written to a temp name, fsynced, renamed, the
   // folder fsynced. Returns true if newly written, false if already there.
   virtual Result<bool> Put(const Digest& digest, std::span<const uint8_t> original) = 0;
+  // The same for a file on disk, streamed: memory stays bounded by one frame
+  // whatever the file's size. DataLoss if the file's bytes no longer hash to
+  // `digest` (it changed since the caller hashed it); nothing is stored then.
+  virtual Result<bool> PutFile(const Digest& digest, const std::string& path) = 0;
   virtual Result<bool> Contains(const Digest& digest) const = 0;
   // NotFound if absent.
   virtual Result<std::shared_ptr<BlobReader>> Open(const Digest& digest) const = 0;

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "base/lru.h"
+#include "codecs/sha256.h"
 #include "codecs/zstd_seekable.h"
 #include "index/blob_store.h"
 
@@ -180,6 +182,7 @@ class LocalBlobStore final : public BlobStore {
   }
 
   Result<bool> Put(const Digest& digest, std::span<const uint8_t> original) override;
+  Result<bool> PutFile(const Digest& digest, const std::string& path) override;
 
   Result<bool> Contains(const Digest& digest) const override {
     struct stat st;
@@ -250,34 +253,44 @@ class LocalBlobStore final : public BlobStore {
   }
   Result<std::shared_ptr<const SeekTable>> LoadTable(int fd, const Digest& digest,
                                                      uint64_t file_size) const;
-  Status WriteTemp(const std::string& tmp, std::string_view bytes) const;
+  // Writes a new blob: `fill` writes the compressed bytes to a temp file,
+  // which is then fsynced and renamed to the blob's name.
+  Result<bool> Install(const Digest& digest,
+                       const std::function<Status(int fd, const std::string&)>& fill);
 
   LocalBlobStoreOptions options_;
   std::string top_name_;
   std::shared_ptr<SharedCaches> caches_;
 };
 
-Status LocalBlobStore::WriteTemp(const std::string& tmp, std::string_view bytes) const {
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return Status::FromErrno("create " + tmp, errno);
-  Status s = WriteFully(fd.get(), bytes, tmp);
-  if (s.ok() && options_.fsync && ::fsync(fd.get()) != 0) s = Status::FromErrno("fsync " + tmp, errno);
-  return s;
+// Creates `path` if missing; *created says whether this call made it (its
+// parent then needs an fsync for the new entry to survive a crash).
+Status MakeDirNoting(const std::string& path, bool* created) {
+  *created = ::mkdir(path.c_str(), 0755) == 0;
+  if (!*created && errno != EEXIST) return Status::FromErrno("mkdir " + path, errno);
+  return Status::Ok();
 }
 
-Result<bool> LocalBlobStore::Put(const Digest& digest, std::span<const uint8_t> original) {
-  ASSIGN_OR_RETURN(bool present, Contains(digest));
-  if (present) return false;
-  const std::string compressed = CompressSeekable(original, options_.compression_level);
+Result<bool> LocalBlobStore::Install(const Digest& digest,
+                                     const std::function<Status(int fd, const std::string&)>& fill) {
   RETURN_IF_ERROR(MakeDir(options_.dir));
   RETURN_IF_ERROR(MakeDir(TmpDir()));
   const std::string hex = ToHex(digest);
   const std::string level1 = options_.dir + "/" + hex.substr(0, 2);
   const std::string level2 = level1 + "/" + hex.substr(2, 2);
-  RETURN_IF_ERROR(MakeDir(level1));
-  RETURN_IF_ERROR(MakeDir(level2));
+  bool made1 = false, made2 = false;
+  RETURN_IF_ERROR(MakeDirNoting(level1, &made1));
+  RETURN_IF_ERROR(MakeDirNoting(level2, &made2));
   const std::string tmp = TempName();
-  Status s = WriteTemp(tmp, compressed);
+  Status s;
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return Status::FromErrno("create " + tmp, errno);
+    s = fill(fd.get(), tmp);
+    if (s.ok() && options_.fsync && ::fsync(fd.get()) != 0) {
+      s = Status::FromErrno("fsync " + tmp, errno);
+    }
+  }
   if (s.ok() && ::rename(tmp.c_str(), PathOf(digest).c_str()) != 0) {
     s = Status::FromErrno("rename to " + Locate(digest), errno);
   }
@@ -285,14 +298,70 @@ Result<bool> LocalBlobStore::Put(const Digest& digest, std::span<const uint8_t> 
     ::unlink(tmp.c_str());
     return s;
   }
-  // The new name must survive a crash too: sync the folder that holds it (and
-  // the parents, which may have just been created; cheap compared to the data).
+  // The new name must survive a crash too: sync the folder that holds it, and
+  // a parent only when this Put created the folder below it.
   if (options_.fsync) {
     RETURN_IF_ERROR(FsyncPath(level2));
-    RETURN_IF_ERROR(FsyncPath(level1));
-    RETURN_IF_ERROR(FsyncPath(options_.dir));
+    if (made2) RETURN_IF_ERROR(FsyncPath(level1));
+    if (made1) RETURN_IF_ERROR(FsyncPath(options_.dir));
   }
   return true;
+}
+
+Result<bool> LocalBlobStore::Put(const Digest& digest, std::span<const uint8_t> original) {
+  ASSIGN_OR_RETURN(bool present, Contains(digest));
+  if (present) return false;
+  const std::string compressed = CompressSeekable(original, options_.compression_level);
+  return Install(digest, [&](int fd, const std::string& tmp) {
+    return WriteFully(fd, compressed, tmp);
+  });
+}
+
+// Streams `path` through the compressor one frame at a time and re-hashes it
+// on the way: if the file changed since the caller hashed it, the blob would
+// not match its name, so it is refused rather than stored.
+Result<bool> LocalBlobStore::PutFile(const Digest& digest, const std::string& path) {
+  ASSIGN_OR_RETURN(bool present, Contains(digest));
+  if (present) return false;
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return Status::FromErrno(path, errno);
+  return Install(digest, [&](int fd, const std::string& tmp) -> Status {
+    SeekableWriter writer(options_.compression_level);
+    Sha256Stream sha;
+    std::vector<uint8_t> chunk(kSeekableFrameSize);
+    std::string out;
+    for (uint64_t offset = 0;; offset += chunk.size()) {
+      ssize_t n;
+      do {
+        n = ::pread(in.get(), chunk.data(), chunk.size(), static_cast<off_t>(offset));
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) return Status::FromErrno(path, errno);
+      if (n == 0) break;
+      // A short read before the end would misplace frame boundaries: fill the frame.
+      size_t got = static_cast<size_t>(n);
+      while (got < chunk.size()) {
+        const ssize_t m = ::pread(in.get(), chunk.data() + got, chunk.size() - got,
+                                  static_cast<off_t>(offset + got));
+        if (m < 0 && errno == EINTR) continue;
+        if (m < 0) return Status::FromErrno(path, errno);
+        if (m == 0) break;
+        got += static_cast<size_t>(m);
+      }
+      const std::span<const uint8_t> frame(chunk.data(), got);
+      sha.Update(frame);
+      out.clear();
+      writer.AddFrame(frame, out);
+      RETURN_IF_ERROR(WriteFully(fd, out, tmp));
+      if (got < chunk.size()) break;
+    }
+    out.clear();
+    writer.Finish(out);
+    RETURN_IF_ERROR(WriteFully(fd, out, tmp));
+    if (sha.Finish() != digest) {
+      return Status::DataLoss(path + ": changed while being ingested (its SHA-256 differs)");
+    }
+    return Status::Ok();
+  });
 }
 
 Result<std::shared_ptr<const SeekTable>> LocalBlobStore::LoadTable(int fd, const Digest& digest,

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "base/log.h"
 #include "codecs/dicom_parse.h"
@@ -57,11 +59,45 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return bytes;
 }
 
+// ParseDicom promises these UIDs; checked again before the blob is written so
+// a file the catalog would refuse never leaves an unindexed blob behind.
+constexpr char kMissingUids[] = "missing StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID";
+bool HasPlacingUids(const InstanceMeta& m) {
+  return !m.study_uid.empty() && !m.series_uid.empty() && !m.sop_uid.empty();
+}
+
+// SHA-256 and size of a file, streamed in 1 MiB reads.
+Result<std::pair<Digest, uint64_t>> HashFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(path, errno);
+  Sha256Stream sha;
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t size = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::FromErrno(path, err);
+    }
+    if (n == 0) break;
+    sha.Update({buf.data(), static_cast<size_t>(n)});
+    size += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return std::make_pair(sha.Finish(), size);
+}
+
 class IngestRun {
  public:
   IngestRun(Catalog& catalog, BlobStore& blobs, const Quarantine& quarantine,
-            const ProgressCallback& progress)
-      : catalog_(catalog), blobs_(blobs), quarantine_(quarantine), progress_(progress) {}
+            const ProgressCallback& progress, uint64_t stream_threshold)
+      : catalog_(catalog),
+        blobs_(blobs),
+        quarantine_(quarantine),
+        progress_(progress),
+        stream_threshold_(stream_threshold) {}
 
   Result<IngestReport> Run(const std::vector<std::string>& paths, int threads);
 
@@ -70,7 +106,14 @@ class IngestRun {
   void Push(const std::string& path);
   void WorkerLoop();
   Status IngestFile(const std::string& path);
+  Status IngestLargeFile(const std::string& path);
+  void CountFile(uint64_t size);
+  // True (and counted) if these bytes are already stored and indexed.
+  Result<bool> AlreadyPresent(const Digest& digest);
+  Status Index(const std::string& path, const Digest& digest, uint64_t size,
+               const InstanceMeta& meta);
   Status Refuse(const std::string& path, const std::string& bytes, std::string_view reason);
+  Status RefuseFile(const std::string& path, std::string_view reason);
   void NoteUnreadable(const std::string& path, const std::string& reason);
   void Fail(Status s);
   void MaybeReportProgress(bool force);
@@ -79,6 +122,7 @@ class IngestRun {
   BlobStore& blobs_;
   const Quarantine& quarantine_;
   const ProgressCallback& progress_;
+  const uint64_t stream_threshold_;
   std::set<std::pair<dev_t, ino_t>> visited_dirs_;  // walker thread only
 
   std::mutex mu_;
@@ -159,34 +203,78 @@ Status IngestRun::Refuse(const std::string& path, const std::string& bytes,
 }
 
 Status IngestRun::IngestFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= stream_threshold_ &&
+      st.st_size > 0) {
+    return IngestLargeFile(path);
+  }
   auto read = ReadWholeFile(path);
   if (!read.ok()) {
     NoteUnreadable(path, read.status().message());
     return Status::Ok();
   }
   const std::string& bytes = *read;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++report_.files;
-    report_.bytes += bytes.size();
-  }
+  CountFile(bytes.size());
   if (bytes.empty()) return Refuse(path, bytes, "empty file");
   const Digest digest = Sha256(AsBytes(bytes));
-  ASSIGN_OR_RETURN(bool stored, blobs_.Contains(digest));
-  if (stored && catalog_.GetInstance(digest).ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++report_.already_present;
-    return Status::Ok();
-  }
+  ASSIGN_OR_RETURN(bool present, AlreadyPresent(digest));
+  if (present) return Status::Ok();
   auto meta = ParseDicom(AsBytes(bytes));
   if (!meta.ok()) return Refuse(path, bytes, meta.status().message());
-  // ParseDicom promises these; checked again before the blob is written so a
-  // file the catalog would refuse never leaves an unindexed blob behind.
-  if (meta->study_uid.empty() || meta->series_uid.empty() || meta->sop_uid.empty()) {
-    return Refuse(path, bytes, "missing StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID");
-  }
+  if (!HasPlacingUids(*meta)) return Refuse(path, bytes, kMissingUids);
   RETURN_IF_ERROR(blobs_.Put(digest, AsBytes(bytes)).status());
-  ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, bytes.size(), *meta));
+  return Index(path, digest, bytes.size(), *meta);
+}
+
+// The streaming path: the file is read from disk three times (hash, parse,
+// compress) instead of being held in memory; the page cache usually serves
+// the second and third read, and memory stays bounded for any file size.
+Status IngestRun::IngestLargeFile(const std::string& path) {
+  auto hashed = HashFile(path);
+  if (!hashed.ok()) {
+    NoteUnreadable(path, hashed.status().message());
+    return Status::Ok();
+  }
+  const auto [digest, size] = *hashed;
+  CountFile(size);
+  ASSIGN_OR_RETURN(bool present, AlreadyPresent(digest));
+  if (present) return Status::Ok();
+  auto meta = ParseDicomFile(path);
+  if (!meta.ok()) return RefuseFile(path, meta.status().message());
+  if (!HasPlacingUids(*meta)) return RefuseFile(path, kMissingUids);
+  auto stored = blobs_.PutFile(digest, path);
+  if (!stored.ok() && stored.status().code() == StatusCode::kDataLoss) {
+    NoteUnreadable(path, stored.status().message());  // changed under us: try again later
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(stored.status());
+  return Index(path, digest, size, *meta);
+}
+
+void IngestRun::CountFile(uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++report_.files;
+  report_.bytes += size;
+}
+
+Result<bool> IngestRun::AlreadyPresent(const Digest& digest) {
+  ASSIGN_OR_RETURN(bool stored, blobs_.Contains(digest));
+  if (!stored || !catalog_.GetInstance(digest).ok()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  ++report_.already_present;
+  return true;
+}
+
+Status IngestRun::RefuseFile(const std::string& path, std::string_view reason) {
+  ASSIGN_OR_RETURN(std::string kept, quarantine_.KeepFile(path, path, reason));
+  std::lock_guard<std::mutex> lock(mu_);
+  report_.quarantined.push_back(QuarantineNote{path, std::string(reason), kept});
+  return Status::Ok();
+}
+
+Status IngestRun::Index(const std::string& path, const Digest& digest, uint64_t size,
+                        const InstanceMeta& meta) {
+  ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, size, meta));
   std::lock_guard<std::mutex> lock(mu_);
   if (added.outcome == AddOutcome::kAlreadyPresent) {
     ++report_.already_present;  // two copies of the same bytes in this run
@@ -194,7 +282,7 @@ Status IngestRun::IngestFile(const std::string& path) {
   }
   ++report_.new_instances;
   if (added.outcome == AddOutcome::kNewConflicting) {
-    ConflictNote note{path, meta->sop_uid, ToHex(digest), {}};
+    ConflictNote note{path, meta.sop_uid, ToHex(digest), {}};
     for (const Digest& d : added.conflicts_with) note.other_digests_hex.push_back(ToHex(d));
     report_.conflicts.push_back(std::move(note));
   }
@@ -273,7 +361,7 @@ Result<IngestReport> IngestPaths(Catalog& catalog, BlobStore& blobs, const Quara
                                  const IngestOptions& options, const ProgressCallback& progress) {
   // Leftovers of an interrupted earlier ingest; we are the only writer (the catalog's lock).
   RETURN_IF_ERROR(blobs.CleanupTemporaries());
-  IngestRun run(catalog, blobs, quarantine, progress);
+  IngestRun run(catalog, blobs, quarantine, progress, options.stream_threshold_bytes);
   return run.Run(paths, options.threads);
 }
 

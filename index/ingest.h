@@ -21,6 +21,10 @@ namespace dcmfs {
 
 struct IngestOptions {
   int threads = 2;
+  // Files at least this large are streamed (hashed, parsed and compressed
+  // from disk in 1 MiB steps) instead of read into memory, so memory does
+  // not grow with file size; smaller files take the faster in-memory path.
+  uint64_t stream_threshold_bytes = 64ull << 20;
 };
 
 struct IngestProgress {
@@ -61,8 +65,14 @@ class Quarantine {
   // path and reason (temp name, fsync, rename). Returns the kept name.
   Result<std::string> Keep(std::string_view source, std::span<const uint8_t> bytes,
                            std::string_view reason) const;
+  // The same for a file too large to hold in memory: streamed from `path`.
+  Result<std::string> KeepFile(std::string_view source, const std::string& path,
+                               std::string_view reason) const;
 
  private:
+  Status MakeDir() const;
+  Result<std::string> Note(std::string_view source, const std::string& hex,
+                           std::string_view reason) const;
   std::string dir_;
 };
 

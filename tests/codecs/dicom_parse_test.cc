@@ -272,6 +272,18 @@ TEST(DicomParseCorpusTest, ParsesSharedCorpus) {
     const std::string path = entry.path().string();
     const std::string bytes = testing::ReadFileOrEmpty(path);
     auto r = ParseString(bytes);
+    // Reading from disk (the large-file path) gives the same answer.
+    auto from_file = ParseDicomFile(path);
+    EXPECT_EQ(r.ok(), from_file.ok()) << path;
+    if (r.ok() && from_file.ok()) {
+      EXPECT_EQ(r->sop_uid, from_file->sop_uid) << path;
+      EXPECT_EQ(r->patient_name, from_file->patient_name) << path;
+      EXPECT_EQ(r->transfer_syntax_uid, from_file->transfer_syntax_uid) << path;
+      EXPECT_EQ(r->rows, from_file->rows) << path;
+      EXPECT_EQ(r->number_of_frames, from_file->number_of_frames) << path;
+    } else if (!r.ok() && !from_file.ok()) {
+      EXPECT_EQ(r.status().code(), from_file.status().code()) << path;
+    }
     if (!r.ok()) {
       ++refused;
       continue;

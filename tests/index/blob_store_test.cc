@@ -227,3 +227,40 @@ TEST(BlobStoreTest, FlippedByteIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace dcmfs
+
+namespace dcmfs {
+namespace {
+
+TEST(BlobStoreTest, PutFileStreamsTheSameBlobAsPut) {
+  TempDir tmp;
+  const std::string data = MakeData(2 * kSeekableFrameSize + 777, 5);
+  WriteFileOrDie(tmp.Sub("in.bin"), data);
+  const Digest digest = Sha256(data);
+  auto streamed = OpenStore(tmp.Sub("a"));
+  auto put = streamed->PutFile(digest, tmp.Sub("in.bin"));
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_TRUE(*put);
+  auto in_memory = OpenStore(tmp.Sub("b"));
+  ASSERT_TRUE(in_memory->Put(digest, AsBytes(data)).ok());
+  const std::string rel = streamed->Locate(digest).substr(std::string("a/").size());
+  // Frame by frame or all at once, the stored bytes are the same.
+  EXPECT_EQ(ReadFileOrEmpty(tmp.Sub("a/") + rel), ReadFileOrEmpty(tmp.Sub("b/") + rel));
+  const std::string sum = RunToString("zstd -q -d -c '" + tmp.Sub("a/") + rel + "' | sha256sum");
+  EXPECT_EQ(sum.substr(0, 64), ToHex(digest));
+}
+
+TEST(BlobStoreTest, PutFileRefusesAFileThatNoLongerMatchesItsDigest) {
+  TempDir tmp;
+  const std::string data = MakeData(kSeekableFrameSize + 5, 6);
+  const Digest digest = Sha256(data);
+  WriteFileOrDie(tmp.Sub("in.bin"), data + "changed");
+  auto store = OpenStore(tmp.Sub("blobs"));
+  auto put = store->PutFile(digest, tmp.Sub("in.bin"));
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), StatusCode::kDataLoss) << put.status().ToString();
+  EXPECT_FALSE(*store->Contains(digest));
+  EXPECT_EQ(CountFiles(tmp.Sub("blobs")), 0u) << "no temp file or blob left behind";
+}
+
+}  // namespace
+}  // namespace dcmfs

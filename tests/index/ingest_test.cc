@@ -50,6 +50,7 @@ class IngestTest : public ::testing::Test {
     Quarantine q(layout_.quarantine());
     IngestOptions options;
     options.threads = 3;
+    options.stream_threshold_bytes = stream_threshold_;
     return IngestPaths(*catalog_, *blobs_, q, paths, options, [last](const IngestProgress& p) {
       if (last != nullptr) *last = p;
     });
@@ -61,13 +62,19 @@ class IngestTest : public ::testing::Test {
   }
 
   TempDir tmp_;
+  uint64_t stream_threshold_ = IngestOptions().stream_threshold_bytes;
   ArchiveLayout layout_;
   std::vector<SyntheticFile> good_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<BlobStore> blobs_;
 };
 
-TEST_F(IngestTest, GoodFilesStoredBadFilesQuarantinedWithReasons) {
+// Both paths: in memory (small files) and streamed from disk (large files;
+// the threshold is lowered so every file takes it).
+class IngestPathsTest : public IngestTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(IngestPathsTest, GoodFilesStoredBadFilesQuarantinedWithReasons) {
+  if (GetParam()) stream_threshold_ = 1;
   const std::string bad = tmp_.Sub("in/bad");
   WriteFileOrDie(bad + "/empty.dcm", "");
   WriteFileOrDie(bad + "/notes.txt", "this is not DICOM, just some text\n");
@@ -121,6 +128,8 @@ TEST_F(IngestTest, GoodFilesStoredBadFilesQuarantinedWithReasons) {
   EXPECT_EQ(catalog_->GetCounts()->instances, good_.size());
   EXPECT_FALSE(fs::exists(layout_.blobs() + "/tmp") && !fs::is_empty(layout_.blobs() + "/tmp"));
 }
+
+INSTANTIATE_TEST_SUITE_P(InMemoryAndStreamed, IngestPathsTest, ::testing::Bool());
 
 TEST_F(IngestTest, ReingestIsAllAlreadyPresent) {
   auto first = Ingest({tmp_.Sub("in/good")});
