@@ -249,7 +249,9 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
   dir->ino = ino;
   dir->parent = kRootIno;
   if (ino == kRootIno) {
-    dir->extras = {".dcmfs", "patients", "studies"};
+    // .dcmfs is reachable by name but not listed: its live figures would
+    // otherwise be copied by every rsync, tar or find of the whole mount.
+    dir->extras = {"patients", "studies"};
   } else if (ino == kDotDcmfsIno) {
     dir->extras = {"stats.json"};
   } else if (ino == kPatientsIno || ino == kStudiesIno) {

@@ -2,7 +2,7 @@
 // is testable without a kernel. fs/fuse_main.cc only converts FUSE requests
 // into these calls and the results into replies.
 //
-//   /                     patients/  studies/  .dcmfs/
+//   /                     patients/  studies/  (and .dcmfs/, by name only)
 //   /patients/<patient>/<study>/<series>/NNNN.dcm, SHA256SUMS, ...
 //   /studies/<StudyUID>/<SeriesUID>/<SOPUID>.dcm, SHA256SUMS, ...
 //   /.dcmfs/stats.json    counts, cache statistics, uptime
