@@ -10,13 +10,6 @@ namespace {
 // stats.json see the same bytes (st_size must equal what read returns).
 constexpr std::chrono::seconds kStatsSnapshotLifetime{1};
 
-// stats.json is padded with spaces (valid JSON whitespace) to a multiple of
-// this size, and FixedEntry gives it mtime 0: its size and mtime then stay
-// the same while its numbers change, so a second `rsync -a` or an
-// incremental tar of the whole mount copies nothing, and listings of the
-// mount are stable across mounts. Each open reads the live values.
-constexpr size_t kStatsJsonBlock = 4096;
-
 nlohmann::json CacheStatsJson(const DerivedCacheStats& s) {
   return {{"hits", s.hits},       {"misses", s.misses},       {"entries", s.entries},
           {"bytes", s.bytes},     {"evictions", s.evictions}, {"max_bytes", s.max_bytes}};
@@ -49,11 +42,7 @@ std::string Filesystem::StatsJson() {
   j["derived_cache"] = persistent ? CacheStatsJson(*persistent) : nlohmann::json(nullptr);
   j["inodes_known"] = inodes_.size();
   // Names and IDs never appear here: only counts (STYLE: no patient identifiers).
-  std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-  size_t padded = (text.size() / kStatsJsonBlock + 1) * kStatsJsonBlock;
-  text.resize(padded - 1, ' ');
-  text.push_back('\n');
-  return text;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::shared_ptr<StringContent> Filesystem::StatsSnapshot() {

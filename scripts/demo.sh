@@ -17,7 +17,11 @@ trap 'fusermount3 -u "$WORK/mnt"' EXIT
 
 echo; echo "== the mounted tree (patients view) =="
 tree -L 3 "$WORK/mnt/patients" 2>/dev/null || find "$WORK/mnt/patients" -maxdepth 3
-series=$(find "$WORK/mnt/patients" -mindepth 3 -maxdepth 3 -type d | head -n 1)
+echo; echo "== the same instances by UID (studies view) =="
+find "$WORK/mnt/studies" -maxdepth 2 | head -n 6
+# The series folder with the most files.
+series=$(find "$WORK/mnt/patients" -mindepth 3 -maxdepth 3 -type d | while read -r d; do
+  echo "$(ls "$d" | wc -l) $d"; done | sort -rn | head -n 1 | cut -d' ' -f2-)
 echo; echo "== one series folder: $series =="
 ls -l "$series" | head -n 12
 echo; echo "== sha256sum -c SHA256SUMS in it =="
