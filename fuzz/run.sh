@@ -19,6 +19,8 @@ if [[ ! -d $SEEDS ]]; then
   fi
 fi
 mkdir -p build-fuzz/corpus-run fuzz/findings
+PARALLEL=()
+((JOBS > 1)) && PARALLEL=(-jobs="$JOBS" -workers="$JOBS")  # each job logs to fuzz-N.log here
 ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/ingest_fuzzer build-fuzz/corpus-run "$SEEDS" \
   -max_total_time="$SECONDS_TO_RUN" -max_len=1048576 -timeout=30 -rss_limit_mb=4096 \
-  -jobs="$JOBS" -workers="$JOBS" -artifact_prefix=fuzz/findings/ -print_final_stats=1
+  "${PARALLEL[@]}" -artifact_prefix=fuzz/findings/ -print_final_stats=1
