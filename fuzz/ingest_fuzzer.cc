@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/log.h"
 #include "codecs/dicom_parse.h"
 #include "codecs/sha256.h"
 #include "index/archive_layout.h"
@@ -32,6 +33,7 @@ struct Archive {
 
 Archive& TheArchive() {
   static Archive* archive = [] {
+    dcmfs::SetLogLevel(dcmfs::LogLevel::kError);  // one summary line per input is noise here
     auto* a = new Archive;
     std::string tmpl = "/tmp/dcmfs-fuzz-XXXXXX";
     CHECK(mkdtemp(tmpl.data()) != nullptr);
