@@ -98,6 +98,10 @@ int Ingest(const IngestArgs& args) {
   catalog_options.path = layout.index();
   catalog_options.create_if_missing = true;
   Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
+  if (!catalog.ok() && catalog.status().code() == dcmfs::StatusCode::kBusy) {
+    return Fail(catalog.status().WithContext(
+        "another ingest or a reindex is writing this archive (one writer at a time)"));
+  }
   if (!catalog.ok()) return Fail(catalog.status().WithContext("opening the catalog"));
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();

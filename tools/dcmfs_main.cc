@@ -42,6 +42,14 @@ int Run(int argc, char** argv) {
   mount_cmd->add_option("--max-idle-threads", mount.max_idle_threads, "idle FUSE workers kept");
   mount_cmd->add_flag("!--no-persistent-cache", mount.fs.persistent_cache,
                       "keep derived files in memory only");
+  mount_cmd->add_option("--cache-size", mount.fs.cache_max_bytes,
+                        "bound of the persistent derived-file cache in ARCHIVE/cache "
+                        "(bytes; k, M, G suffixes; default 4G)")
+      ->transform(CLI::AsSizeValue(false));
+  mount_cmd->add_option("--blob-cache-size", mount.fs.blob_frame_cache_bytes,
+                        "memory for decompressed blob frames shared by all readers "
+                        "(default 64M)")
+      ->transform(CLI::AsSizeValue(false));
 
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
