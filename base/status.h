@@ -1,7 +1,7 @@
 // Status and Result<T>: how dcmfs code reports failure without exceptions.
 //
 // A Status is OK or carries a code and a human-readable message. The message
-// names the file or object and the reason ("blobs/ab/cd...: truncated zstd
+// names the file or object and the reason ("blobs/ab/ab12...: truncated zstd
 // frame"); it never carries patient identifiers. Result<T> holds either a T
 // or a non-OK Status (g++ 12 has no std::expected).
 #pragma once

@@ -2,7 +2,7 @@
 // their SHA-256, compressed (codecs/zstd_seekable.h) so that any byte range
 // can be read back without decompressing the whole file.
 //
-// An interface: a local directory now (ARCHIVE/blobs/ab/cd/<64 hex>.zst), an
+// An interface: a local directory now (ARCHIVE/blobs/ab/<64 hex>.zst), an
 // S3-compatible object store later. Nothing above it assumes a local file.
 // Thread-safe.
 #pragma once
@@ -56,7 +56,7 @@ class BlobStore {
   virtual Result<std::string> ReadAll(const Digest& digest) const = 0;
   // Visits every stored blob's digest (temp files and strays are skipped).
   virtual Status ForEach(const std::function<bool(const Digest&)>& visit) const = 0;
-  // Where the blob lives, for messages ("blobs/ab/cd/abcd….zst").
+  // Where the blob lives, for messages ("blobs/ab/abcd….zst").
   virtual std::string Locate(const Digest& digest) const = 0;
   // Removes leftovers of interrupted writes (temp files). Writer only.
   virtual Status CleanupTemporaries() = 0;

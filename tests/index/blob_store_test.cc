@@ -76,10 +76,10 @@ TEST(BlobStoreTest, PutTwiceStoresOnceAndZstdCliAgrees) {
   EXPECT_EQ(CountFiles(tmp.Sub("blobs")), 1u);
 
   const std::string hex = ToHex(digest);
-  const std::string path = tmp.Sub("blobs/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" +
+  const std::string path = tmp.Sub("blobs/" + hex.substr(0, 2) + "/" +
                                    hex + ".zst");
   EXPECT_TRUE(fs::exists(path));
-  EXPECT_EQ(store->Locate(digest), "blobs/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" +
+  EXPECT_EQ(store->Locate(digest), "blobs/" + hex.substr(0, 2) + "/" +
                                        hex + ".zst");
   // The zstd command line tool, not our reader, says what the blob holds.
   const std::string sum = RunToString("zstd -q -d -c '" + path + "' | sha256sum");
@@ -164,7 +164,7 @@ TEST(BlobStoreTest, ForEachSkipsStraysAndCleanupRemovesTemporaries) {
     expected.insert(ToHex(Sha256(data)));
   }
   WriteFileOrDie(tmp.Sub("blobs/tmp/123-456.tmp"), "half written");
-  WriteFileOrDie(tmp.Sub("blobs/ab/cd/not-a-blob.zst"), "x");
+  WriteFileOrDie(tmp.Sub("blobs/ab/not-a-blob.zst"), "x");
   WriteFileOrDie(tmp.Sub("blobs/README"), "x");
   std::set<std::string> seen;
   ASSERT_TRUE(store->ForEach([&](const Digest& d) {
@@ -198,7 +198,7 @@ TEST(BlobStoreTest, FlippedByteIsAnErrorNotACrash) {
     TempDir tmp;
     auto store = OpenStore(tmp.Sub("blobs"));
     ASSERT_TRUE(store->Put(digest, AsBytes(data)).ok());
-    const std::string path = tmp.Sub("blobs/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" +
+    const std::string path = tmp.Sub("blobs/" + hex.substr(0, 2) + "/" +
                                      hex + ".zst");
     std::string stored = ReadFileOrEmpty(path);
     ASSERT_GT(stored.size(), 1000u);

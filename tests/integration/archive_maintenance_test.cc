@@ -44,7 +44,7 @@ TEST_F(ArchiveMaintenanceTest, VerifyNamesAFlippedBlobAndItsInstance) {
   ASSERT_EQ(clean.exit_code, 0) << clean.output;
   // Flip one byte in the middle of the blob holding the first synthetic file.
   std::string hex = HexOfFile(files_.front().path);
-  std::string blob = Archive() + "/blobs/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + ".zst";
+  std::string blob = BlobPath(Archive(), hex);
   std::string bytes = ReadFileOrEmpty(blob);
   ASSERT_FALSE(bytes.empty()) << blob;
   bytes[bytes.size() / 2] ^= 0x40;
@@ -57,7 +57,7 @@ TEST_F(ArchiveMaintenanceTest, VerifyNamesAFlippedBlobAndItsInstance) {
 
 TEST_F(ArchiveMaintenanceTest, DamagedBlobReadsAsEioAndTheMountKeepsServing) {
   std::string hex = HexOfFile(files_.front().path);
-  std::string blob = Archive() + "/blobs/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + ".zst";
+  std::string blob = BlobPath(Archive(), hex);
   std::string bytes = ReadFileOrEmpty(blob);
   ASSERT_GT(bytes.size(), 100u);
   bytes[bytes.size() / 3] ^= 0x11;

@@ -54,6 +54,11 @@ inline std::string StudiesPath(const std::string& mnt, const SyntheticFile& f) {
   return mnt + "/studies/" + f.study_uid + "/" + f.series_uid + "/" + f.sop_uid + ".dcm";
 }
 
+// Where the blob of the file with SHA-256 `hex` lives (docs/semantics.md).
+inline std::string BlobPath(const std::string& archive, const std::string& hex) {
+  return archive + "/blobs/" + hex.substr(0, 2) + "/" + hex + ".zst";
+}
+
 // `find` listing with inode, size, mtime and path: what must be stable.
 inline std::string StableListing(const std::string& mnt) {
   return Shell("cd " + Q(mnt) + " && find . -printf '%i %s %T@ %y %p\\n' | LC_ALL=C sort").output;
