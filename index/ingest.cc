@@ -16,6 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -36,16 +37,15 @@ std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// Reads a whole file; IoError with strerror when it cannot.
-Result<std::string> ReadWholeFile(const std::string& path) {
+// Reads `path` front to back, handing each chunk read to `consume`; IoError
+// with strerror when it cannot.
+Status ReadChunks(const std::string& path, size_t chunk_size,
+                  const std::function<void(std::span<const uint8_t>)>& consume) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(path, errno);
-  std::string bytes;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
+  std::vector<uint8_t> buf(chunk_size);
   while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int err = errno;
@@ -53,9 +53,19 @@ Result<std::string> ReadWholeFile(const std::string& path) {
       return Status::FromErrno(path, err);
     }
     if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
+    consume({buf.data(), static_cast<size_t>(n)});
   }
   ::close(fd);
+  return Status::Ok();
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::string bytes;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+  RETURN_IF_ERROR(ReadChunks(path, 1 << 16, [&](std::span<const uint8_t> chunk) {
+    bytes.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  }));
   return bytes;
 }
 
@@ -68,24 +78,12 @@ bool HasPlacingUids(const InstanceMeta& m) {
 
 // SHA-256 and size of a file, streamed in 1 MiB reads.
 Result<std::pair<Digest, uint64_t>> HashFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(path, errno);
   Sha256Stream sha;
-  std::vector<uint8_t> buf(1 << 20);
   uint64_t size = 0;
-  while (true) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::FromErrno(path, err);
-    }
-    if (n == 0) break;
-    sha.Update({buf.data(), static_cast<size_t>(n)});
-    size += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
+  RETURN_IF_ERROR(ReadChunks(path, 1 << 20, [&](std::span<const uint8_t> chunk) {
+    sha.Update(chunk);
+    size += chunk.size();
+  }));
   return std::make_pair(sha.Finish(), size);
 }
 
