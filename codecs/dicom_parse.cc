@@ -20,7 +20,6 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcerror.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -36,6 +35,7 @@
 #include <string>
 #include <string_view>
 
+#include "codecs/internal/budgeted_stream.h"
 #include "codecs/internal/dcmtk_init.h"
 #include "codecs/internal/span_input_stream.h"
 #include "codecs/internal/text.h"
@@ -146,10 +146,17 @@ uint16_t GetU16(DcmItem& item, const DcmTagKey& tag) {
 }
 
 // Reads the file meta header and dataset from `stream` (`total` bytes long).
-Status ReadFile(DcmInputStream& stream, uint64_t total, DcmFileFormat& file) {
+// `exhausted` tells whether the stream's work budget ran out.
+template <typename Stream>
+Status ReadFile(Stream& stream, uint64_t total, DcmFileFormat& file) {
   file.transferInit();
   OFCondition cond = file.read(stream, EXS_Unknown, EGL_noChange, kMaxReadLength);
   file.transferEnd();
+  if (stream.exhausted()) {
+    return Status::DataLoss("unreadable DICOM: malformed structure (parsing " +
+                            std::to_string(total) +
+                            " bytes took more than its work budget; see budgeted_stream.h)");
+  }
   if (cond.good()) return Status::Ok();
   // DCMTK reports running out of bytes mid-element as "stream notify
   // client" (it would wait for more on a network stream).
@@ -274,7 +281,8 @@ Status Sniff(std::span<const uint8_t> head, uint64_t total, bool* part10) {
 }
 
 // Everything after the sniff, for any stream DCMTK can defer large values on.
-Result<InstanceMeta> ParseStream(DcmInputStream& stream, uint64_t total, bool part10) {
+template <typename Stream>
+Result<InstanceMeta> ParseStream(Stream& stream, uint64_t total, bool part10) {
   DcmFileFormat file;
   RETURN_IF_ERROR(ReadFile(stream, total, file));
   DcmDataset& ds = *file.getDataset();
@@ -314,7 +322,7 @@ Result<InstanceMeta> ParseDicom(std::span<const uint8_t> bytes) {
   bool part10 = false;
   RETURN_IF_ERROR(Sniff(bytes.first(std::min<size_t>(bytes.size(), kPreambleSize + 4)),
                         bytes.size(), &part10));
-  codecs_internal::SpanInputStream stream(bytes);
+  codecs_internal::SpanInputStream stream(bytes, 0, /*budgeted=*/true);
   return ParseStream(stream, bytes.size(), part10);
 }
 
@@ -333,9 +341,9 @@ Result<InstanceMeta> ParseDicomFile(const std::string& path) {
   }
   bool part10 = false;
   RETURN_IF_ERROR(Sniff(std::span<const uint8_t>(head, got), total, &part10));
-  // DcmInputFileStream offers a factory, so DCMTK skips Pixel Data on disk
-  // instead of loading it: a multi-gigabyte file parses in constant memory.
-  DcmInputFileStream stream(OFFilename(path.c_str()));
+  // The stream offers a factory, so DCMTK skips Pixel Data on disk instead
+  // of loading it: a multi-gigabyte file parses in constant memory.
+  codecs_internal::BudgetedFileStream stream(path, total);
   if (!stream.good()) return Status::IoError(path + ": " + stream.status().text());
   return ParseStream(stream, total, part10);
 }

@@ -52,11 +52,17 @@ void SpanProducer::putback(offile_off_t num) {
   pos_ -= static_cast<size_t>(num);
 }
 
-SpanInputStream::SpanInputStream(std::span<const uint8_t> bytes, uint64_t offset)
-    : DcmInputStream(&producer_), bytes_(bytes), start_(offset), producer_(bytes, offset) {}
+SpanInputStream::SpanInputStream(std::span<const uint8_t> bytes, uint64_t offset, bool budgeted)
+    : DcmInputStream(&budgeted_),
+      bytes_(bytes),
+      start_(offset),
+      producer_(bytes, offset),
+      budgeted_(&producer_, budgeted ? ParseBudget(bytes.size()) : UINT64_MAX) {
+  if (budgeted) budgeted_.WatchStream(this, ExpandedBudget(bytes.size()));
+}
 
 DcmInputStreamFactory* SpanInputStream::newFactory() const {
-  if (currentProducer() != &producer_) return nullptr;
+  if (currentProducer() != &budgeted_) return nullptr;
   return new SpanStreamFactory(bytes_, start_ + static_cast<uint64_t>(tell()));
 }
 

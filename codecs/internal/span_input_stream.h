@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <span>
 
+#include "codecs/internal/budgeted_stream.h"
+
 namespace dcmfs::codecs_internal {
 
 class SpanProducer : public DcmProducer {
@@ -37,15 +39,21 @@ class SpanProducer : public DcmProducer {
 class SpanInputStream : public DcmInputStream {
  public:
   // Reads `bytes` starting at `offset`.
-  explicit SpanInputStream(std::span<const uint8_t> bytes, uint64_t offset = 0);
+  // `budgeted`: stop after the work budgets of budgeted_stream.h (parsing
+  // untrusted input); streams that load a deferred value run unbudgeted.
+  explicit SpanInputStream(std::span<const uint8_t> bytes, uint64_t offset = 0,
+                           bool budgeted = false);
   // nullptr once a decompression filter (deflated transfer syntax) is
   // installed, because positions then no longer map to the buffer.
   DcmInputStreamFactory* newFactory() const override;
+  // True if the parse stopped because it read more than `budget` bytes.
+  bool exhausted() const { return budgeted_.exhausted(); }
 
  private:
   std::span<const uint8_t> bytes_;
   uint64_t start_;
   SpanProducer producer_;
+  BudgetedProducer budgeted_;
 };
 
 }  // namespace dcmfs::codecs_internal

@@ -263,6 +263,25 @@ std::string DcmdumpSopUid(const std::string& path) {
   return r.output.substr(open + 1, close - open - 1);
 }
 
+TEST_F(DicomParseTest, DeflatedDatasetParsesAndADeflateBombIsRefused) {
+  auto blank = ParseCase("deflated_blank.dcm");
+  ASSERT_TRUE(blank.ok()) << blank.status().ToString();
+  EXPECT_EQ(blank->sop_uid, "1.2.3.4.5.6.7.10");
+  EXPECT_EQ(blank->transfer_syntax_uid, "1.2.840.10008.1.2.1.99");
+  EXPECT_EQ(blank->rows, 1024u);
+
+  const std::string bomb = Case("deflate_bomb.dcm");
+  ASSERT_LT(bomb.size(), 200000u) << "48 MB of zeros should deflate to well under 200 KB";
+  auto r = ParseString(bomb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("work budget"), std::string::npos) << r.status().message();
+  // The same from disk (the large-file path).
+  auto from_file = ParseDicomFile(dir_->Sub("deflate_bomb.dcm"));
+  ASSERT_FALSE(from_file.ok());
+  EXPECT_NE(from_file.status().message().find("work budget"), std::string::npos);
+}
+
 TEST(DicomParseCorpusTest, ParsesSharedCorpus) {
   const std::string corpus = testing::CorpusDir();
   if (corpus.empty()) GTEST_SKIP() << "no ../shared/corpus";

@@ -144,3 +144,38 @@ ds.preamble = b"\0" * 128
 ds.is_little_endian = True
 ds.is_implicit_VR = False
 ds.save_as(os.path.join(OUT, "DICOMDIR"), write_like_original=False)
+
+
+# Deflated Explicit VR Little Endian (PS3.5 A.5): a normal one, with a blank
+# 1024x1024 image that deflates ~1000x, must parse; a "deflate bomb" (the
+# same header followed by 48 MB of deflated zeros, read as endless
+# (0000,0000) elements) must be refused quickly, not parsed for seconds.
+import zlib
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+ds = base(sop="1.2.3.4.5.6.7.10")
+ds.Rows = 1024
+ds.Columns = 1024
+ds.PixelData = bytes(1024 * 1024 * 2)
+save(ds, "deflated_blank.dcm", ts=DeflatedExplicitVRLittleEndian)
+
+with open(os.path.join(OUT, "deflated_blank.dcm"), "rb") as f:
+    data = f.read()
+group_length = int.from_bytes(data[140:144], "little")  # (0002,0000) UL value
+header = data[:144 + group_length]
+ds = base(sop="1.2.3.4.5.6.7.11")
+del ds.PixelData
+fp = DicomBytesIO()
+fp.is_little_endian = True
+fp.is_implicit_VR = False
+write_dataset(fp, ds)
+packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+body = packer.compress(fp.getvalue())
+zeros = bytes(1 << 20)
+for _ in range(48):
+    body += packer.compress(zeros)
+body += packer.flush()
+with open(os.path.join(OUT, "deflate_bomb.dcm"), "wb") as f:
+    f.write(header + body)
