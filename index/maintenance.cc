@@ -180,17 +180,29 @@ std::string CheckBlob(const BlobStore& blobs, const Digest& digest, uint64_t* by
 
 Result<VerifyReport> Verify(const std::string& archive_root) {
   const ArchiveLayout layout{archive_root};
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> blobs, OpenBlobs(layout, 4u << 20));
   CatalogOptions o;
   o.path = layout.index();
   o.read_only_follower = true;  // runs beside a mount or an ingest
-  ASSIGN_OR_RETURN(std::unique_ptr<Catalog> catalog, Catalog::Open(o));
-  ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> blobs, OpenBlobs(layout, 4u << 20));
+  auto opened = Catalog::Open(o);
+  if (!opened.ok() && !opened.status().IsNotFound()) return opened.status();
+  // Without an index the blobs' fixity is still checked (that is what a
+  // preservation audit needs most); the missing index is itself a problem.
+  std::unique_ptr<Catalog> catalog = opened.ok() ? std::move(opened).value() : nullptr;
 
   VerifyReport report;
+  if (catalog == nullptr) {
+    report.problems.push_back(VerifyProblem{
+        "index", "", "index missing: `dcmfs reindex` rebuilds it from the blobs"});
+  }
   Status failed;
   RETURN_IF_ERROR(blobs->ForEach([&](const Digest& digest) {
     ++report.blobs_checked;
     const std::string reason = CheckBlob(*blobs, digest, &report.bytes_checked);
+    if (catalog == nullptr) {
+      if (!reason.empty()) report.problems.push_back({blobs->Locate(digest), "", reason});
+      return true;
+    }
     auto rec = catalog->GetInstance(digest);
     if (!reason.empty()) {
       report.problems.push_back(VerifyProblem{blobs->Locate(digest),
@@ -202,6 +214,7 @@ Result<VerifyReport> Verify(const std::string& archive_root) {
     }
     return true;
   }));
+  if (catalog == nullptr) return report;
   RETURN_IF_ERROR(catalog->ForEachInstance([&](const InstanceRecord& rec) {
     auto present = blobs->Contains(rec.digest);
     if (!present.ok()) {

@@ -31,6 +31,12 @@ TEST_F(ArchiveMaintenanceTest, ReindexFromBlobsAloneGivesTheSameTree) {
     before = StableListing(mount.path());
   }
   std::filesystem::remove_all(Archive() + "/index");
+  // Without an index, verify still checks every blob and says what is wrong.
+  CommandResult v = Dcmfs("verify " + Q(Archive()));
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_NE(v.output.find("index missing"), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("blobs checked: " + std::to_string(files_.size())), std::string::npos)
+      << v.output;
   CommandResult r = Dcmfs("reindex " + Q(Archive()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   MountedArchive mount(Archive(), dir_.Sub("mnt"));
@@ -53,6 +59,25 @@ TEST_F(ArchiveMaintenanceTest, VerifyNamesAFlippedBlobAndItsInstance) {
   EXPECT_NE(bad.exit_code, 0) << bad.output;
   EXPECT_NE(bad.output.find(hex), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find(files_.front().sop_uid), std::string::npos) << bad.output;
+}
+
+TEST_F(ArchiveMaintenanceTest, ReindexWithADamagedBlobIndexesTheRestAndSaysWhich) {
+  std::string hex = HexOfFile(files_.front().path);
+  std::string blob = BlobPath(Archive(), hex);
+  std::string bytes = ReadFileOrEmpty(blob);
+  bytes[bytes.size() / 2] ^= 0x40;
+  WriteFileOrDie(blob, bytes);
+  std::filesystem::remove_all(Archive() + "/index");
+  CommandResult r = Dcmfs("reindex " + Q(Archive()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(hex), std::string::npos) << r.output;
+  MountedArchive mount(Archive(), dir_.Sub("mnt"));
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  struct stat st;
+  EXPECT_NE(stat(StudiesPath(mount.path(), files_.front()).c_str(), &st), 0);
+  for (size_t i = 1; i < files_.size(); ++i) {
+    EXPECT_EQ(ReadFileOrEmpty(StudiesPath(mount.path(), files_[i])), ReadFileOrEmpty(files_[i].path));
+  }
 }
 
 TEST_F(ArchiveMaintenanceTest, DamagedBlobReadsAsEioAndTheMountKeepsServing) {
