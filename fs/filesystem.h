@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codecs/deidentify.h"
 #include "fs/derived/derived_files.h"
 #include "fs/internal/inode_table.h"
 #include "index/blob_store.h"
@@ -66,6 +67,21 @@ struct FilesystemOptions {
   uint64_t cache_max_bytes = 4ull << 30;
   size_t blob_frame_cache_bytes = 64u << 20;
   DerivedFilesOptions derived;
+
+  // --- The anonymized view (/anonymized) -------------------------------
+  bool anonymized_view = true;
+  DeidOptions deid;                     // profile options (codecs/deidentify.h)
+  // Images that may carry burned-in text (BurnedInAnnotation YES, or absent
+  // for US, SC, XC, ES, OT) are left out unless this is set.
+  bool anon_include_burned_in = false;
+
+  // --- Who may see what (enforced by the kernel with default_permissions) --
+  // Owner, group and folder mode of /patients, /studies and everything
+  // below them; files get the folder mode's read bits. /anonymized and the
+  // root stay 0555/0444 for everyone (with -o allow_other).
+  std::optional<uint32_t> identified_uid;   // default: `uid`
+  std::optional<uint32_t> identified_gid;   // default: `gid`
+  uint32_t identified_mode = 0555;
 };
 
 struct Attr {

@@ -15,6 +15,7 @@ using InodeId = uint64_t;
 inline constexpr InodeId kRootIno = 1;
 inline constexpr InodeId kPatientsIno = 2;
 inline constexpr InodeId kStudiesIno = 3;
+inline constexpr InodeId kAnonymizedIno = 4;
 inline constexpr InodeId kFirstDerivedIno = 1024;
 
 enum class NodeKind : uint8_t {
@@ -26,7 +27,7 @@ enum class NodeKind : uint8_t {
 };
 
 // Folders exist once per view; an instance file is one inode in both views.
-enum class View : uint8_t { kPatients = 1, kStudies = 2 };
+enum class View : uint8_t { kPatients = 1, kStudies = 2, kAnonymized = 3 };
 
 // SHA-256("dcmfs-ino" | kind | view | key) truncated to 63 bits, moved above
 // kFirstDerivedIno. For kInstance the view is ignored (one inode, two links).
