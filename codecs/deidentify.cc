@@ -186,6 +186,7 @@ class Deidentifier {
   }
 
   void Harvest(DcmItem& item, int depth);
+  void SealHarvest() { cleaner_.Seal(); }
   Status CleanItem(DcmItem& item, int depth);
   Status AddMarkers(DcmDataset& ds);
 
@@ -481,6 +482,7 @@ Result<std::string> Deidentify(std::span<const uint8_t> original, const DeidOpti
   DcmDataset& ds = *file.getDataset();
   Deidentifier deid(*table, options, keys, patient_key);
   deid.Harvest(ds, 0);
+  deid.SealHarvest();
   RETURN_IF_ERROR(deid.CleanItem(ds, 0));
   RETURN_IF_ERROR(deid.AddMarkers(ds));
   return WriteAll(file);

@@ -115,11 +115,13 @@ void TextCleaner::Harvest(std::string_view value, bool split_words) {
     add(value.substr(start, end - start));
     start = end + 1;
   }
+}
+
+void TextCleaner::Seal() {
   // Longest first, so "Doe^John" is replaced whole before "Doe".
-  std::sort(needles_.begin(), needles_.end(),
-            [](const std::string& a, const std::string& b) {
-              return a.size() != b.size() ? a.size() > b.size() : a < b;
-            });
+  std::sort(needles_.begin(), needles_.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
   needles_.erase(std::unique(needles_.begin(), needles_.end()), needles_.end());
 }
 

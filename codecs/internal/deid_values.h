@@ -33,6 +33,8 @@ class TextCleaner {
   // Adds the identifying parts of `value`: the whole value and, for names
   // (`split_words`), each component and word of at least 3 characters.
   void Harvest(std::string_view value, bool split_words);
+  // Call once after the last Harvest and before Clean.
+  void Seal();
   // `text` with each harvested identifier, matched without regard to ASCII
   // case, replaced by "***".
   std::string Clean(std::string_view text) const;
