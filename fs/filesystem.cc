@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/log.h"
+#include "fs/anonymized/secret.h"
 #include "fs/derived/builtin_providers.h"
 #include "fs/internal/xattrs.h"
 #include "index/archive_layout.h"
@@ -23,24 +24,30 @@ bool IsFolderKind(NodeKind kind) {
 }
 
 Node NodeOfDirEntry(const DirEntry& e, InodeId parent) {
-  return Node{e.kind, e.view, e.ref, e.name, parent, e.size, e.mtime};
-}
-
-// The children of the fs layer's own folders.
-std::optional<InodeId> FixedChild(InodeId parent, std::string_view name) {
-  if (parent == kRootIno) {
-    if (name == "patients") return kPatientsIno;
-    if (name == "studies") return kStudiesIno;
-    if (name == ".dcmfs") return kDotDcmfsIno;
-  } else if (parent == kDotDcmfsIno && name == "stats.json") {
-    return kStatsJsonIno;
-  }
-  return std::nullopt;
+  return Node{e.kind, e.view, e.ref, e.name, parent, e.size, e.mtime, ""};
 }
 
 bool IsFixed(InodeId ino) {
-  return ino == kRootIno || ino == kPatientsIno || ino == kStudiesIno || ino == kDotDcmfsIno ||
-         ino == kStatsJsonIno;
+  return ino == kRootIno || ino == kPatientsIno || ino == kStudiesIno ||
+         ino == kAnonymizedIno || ino == kDotDcmfsIno || ino == kStatsJsonIno;
+}
+
+// The secret keying /anonymized, or "" (view off) when it cannot be had.
+std::string ArchiveSecretOrEmpty(const FilesystemOptions& options) {
+  if (!options.anonymized_view) return "";
+  Result<std::string> secret = LoadOrCreateArchiveSecret(options.archive_root);
+  if (secret.ok()) return std::move(secret).value();
+  DCMFS_LOG(Warning) << "no archive secret, mounting without /anonymized: "
+                     << secret.status().ToString();
+  return "";
+}
+
+AnonTreeOptions AnonOptionsOf(const FilesystemOptions& options) {
+  AnonTreeOptions o;
+  o.deid = options.deid;
+  o.include_burned_in = options.anon_include_burned_in;
+  o.listing_lifetime_s = options.folder_timeout_s;
+  return o;
 }
 
 }  // namespace
@@ -72,17 +79,37 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   }
   RegisterBuiltinProviders(*derived);
   return std::make_unique<Filesystem>(options, std::move(catalog).value(),
-                                      std::move(blobs).value(), std::move(derived));
+                                      std::move(blobs).value(), std::move(derived),
+                                      ArchiveSecretOrEmpty(options));
 }
 
 Filesystem::Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog> catalog,
-                       std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived)
+                       std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived,
+                       std::string archive_secret)
     : options_(options),
       catalog_(std::move(catalog)),
       blobs_(std::move(blobs)),
       derived_(std::move(derived)),
+      anon_(archive_secret.empty() || !options.anonymized_view
+                ? nullptr
+                : std::make_unique<AnonymizedTree>(AnonOptionsOf(options),
+                                                   std::move(archive_secret), *catalog_,
+                                                   *blobs_, *derived_)),
       started_(std::chrono::steady_clock::now()) {
   CHECK(catalog_ != nullptr && blobs_ != nullptr && derived_ != nullptr);
+}
+
+// The children of the fs layer's own folders.
+std::optional<InodeId> Filesystem::FixedChild(InodeId parent, std::string_view name) const {
+  if (parent == kRootIno) {
+    if (name == "patients") return kPatientsIno;
+    if (name == "studies") return kStudiesIno;
+    if (name == "anonymized" && anon_ != nullptr) return kAnonymizedIno;
+    if (name == ".dcmfs") return kDotDcmfsIno;
+  } else if (parent == kDotDcmfsIno && name == "stats.json") {
+    return kStatsJsonIno;
+  }
+  return std::nullopt;
 }
 
 Filesystem::~Filesystem() {
@@ -141,13 +168,24 @@ Entry Filesystem::FileEntry(InodeId ino, uint64_t size, int64_t mtime, uint32_t 
   return e;
 }
 
+Entry Filesystem::Identified(Entry e) const {
+  // The kernel enforces these (default_permissions): /patients and /studies
+  // may be restricted to a group while /anonymized stays open to everyone.
+  e.attr.uid = options_.identified_uid.value_or(options_.uid);
+  e.attr.gid = options_.identified_gid.value_or(options_.gid);
+  const bool folder = (e.attr.mode & S_IFMT) == S_IFDIR;
+  e.attr.mode = folder ? S_IFDIR | (options_.identified_mode & 07777)
+                       : S_IFREG | (options_.identified_mode & 0444);
+  return e;
+}
+
 Entry Filesystem::EntryOfDirEntry(const DirEntry& e) const {
   if (e.kind == NodeKind::kInstance) {
     // One inode under /patients and /studies: nlink 2 so tar, du and rsync -H
     // count it once. Its bytes never change, hence the long attribute timeout.
-    return FileEntry(e.ino, e.size, e.mtime, 2, options_.instance_attr_timeout_s);
+    return Identified(FileEntry(e.ino, e.size, e.mtime, 2, options_.instance_attr_timeout_s));
   }
-  return FolderEntry(e.ino, e.mtime);
+  return Identified(FolderEntry(e.ino, e.mtime));
 }
 
 Result<Node> Filesystem::NodeOf(InodeId ino) const {
@@ -165,6 +203,7 @@ Result<Entry> Filesystem::FixedEntry(InodeId ino) {
     return e;
   }
   // The fixed folders have no date of their own; 0 keeps them stable across mounts.
+  if (ino == kPatientsIno || ino == kStudiesIno) return Identified(FolderEntry(ino, 0));
   return FolderEntry(ino, 0);
 }
 
@@ -187,16 +226,17 @@ Result<std::shared_ptr<DerivedContent>> Filesystem::VirtualContent(const Node& n
 }
 
 Result<Entry> Filesystem::EntryOfNode(InodeId ino, const Node& node) {
+  if (node.view == View::kAnonymized) return AnonEntryOfNode(ino, node);
   switch (node.kind) {
     case NodeKind::kInstance:
-      return FileEntry(ino, node.size, node.mtime, 2, options_.instance_attr_timeout_s);
+      return Identified(FileEntry(ino, node.size, node.mtime, 2, options_.instance_attr_timeout_s));
     case NodeKind::kVirtual: {
       // The size is only known by producing (or finding) the content.
       ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, VirtualContent(node));
-      return FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s);
+      return Identified(FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s));
     }
     default:
-      return FolderEntry(ino, node.mtime);
+      return Identified(FolderEntry(ino, node.mtime));
   }
 }
 
@@ -216,18 +256,21 @@ Result<Filesystem::Resolved> Filesystem::LookupVirtual(InodeId parent, const Nod
   ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, derived_->Get(ctx, *match));
   InodeId ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
   Node node{NodeKind::kVirtual, folder.view, folder.ref, std::string(name), parent, 0,
-            ctx.series.mtime};
-  return Resolved{FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s),
-                  std::move(node)};
+            ctx.series.mtime, ""};
+  return Resolved{
+      Identified(FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s)),
+      std::move(node)};
 }
 
 Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
   if (std::optional<InodeId> fixed = FixedChild(parent, name)) return FixedEntry(*fixed);
   if (parent == kRootIno || parent == kDotDcmfsIno) return Status::NotFound("no such file");
+  if (parent == kAnonymizedIno) return AnonLookup(parent, nullptr, name);
   std::optional<Node> folder;
   if (parent != kPatientsIno && parent != kStudiesIno) {
     ASSIGN_OR_RETURN(folder, NodeOf(parent));
     if (!IsFolderKind(folder->kind)) return Status::InvalidArgument("not a folder");
+    if (folder->view == View::kAnonymized) return AnonLookup(parent, &*folder, name);
   }
   Result<DirEntry> e = catalog_->Lookup(parent, name);
   if (e.ok()) {
@@ -252,14 +295,21 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
     // .dcmfs is reachable by name but not listed: its live figures would
     // otherwise be copied by every rsync, tar or find of the whole mount.
     dir->extras = {"patients", "studies"};
+    if (anon_ != nullptr) dir->extras.emplace_back("anonymized");
   } else if (ino == kDotDcmfsIno) {
     dir->extras = {"stats.json"};
   } else if (ino == kPatientsIno || ino == kStudiesIno) {
     dir->catalog_folder = true;
+  } else if (ino == kAnonymizedIno) {
+    RETURN_IF_ERROR(AnonOpenDir(*dir, nullptr));
   } else {
     ASSIGN_OR_RETURN(Node node, NodeOf(ino));
     if (!IsFolderKind(node.kind)) return Status::InvalidArgument("not a folder");
     dir->parent = node.parent;
+    if (node.view == View::kAnonymized) {
+      RETURN_IF_ERROR(AnonOpenDir(*dir, &node));
+      return dir;
+    }
     dir->catalog_folder = true;
     if (node.kind == NodeKind::kSeries) {
       // The virtual names are fixed for the life of this stream (a snapshot).
@@ -277,6 +327,7 @@ Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir,
       Entry e;
       e.attr.ino = *fixed;
       e.attr.mode = *fixed == kStatsJsonIno ? kFileMode : kFolderMode;
+      if (*fixed == kPatientsIno || *fixed == kStudiesIno) e = Identified(e);
       return Resolved{e, std::nullopt};
     }
     ASSIGN_OR_RETURN(Entry e, FixedEntry(*fixed));
@@ -291,7 +342,7 @@ Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir,
   Entry e;
   e.attr.ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
   e.attr.mode = kFileMode;
-  return Resolved{e, std::nullopt};
+  return Resolved{Identified(e), std::nullopt};
 }
 
 Result<DirHandle::Cursor> Filesystem::SeekDir(DirHandle& dir, uint64_t offset) {
@@ -345,6 +396,7 @@ Status Filesystem::ReadDir(DirHandle& dir, uint64_t offset, bool plus,
     if (!emit(DirItem{"..", FolderEntry(dir.parent, 0), 2})) return Status::Ok();
     offset = 2;
   }
+  if (dir.anon) return ReadAnonChildren(dir, offset, plus, emit);
   ASSIGN_OR_RETURN(DirHandle::Cursor cursor, SeekDir(dir, offset));
   bool full = false;
   if (!cursor.in_extras && dir.catalog_folder) {
@@ -382,6 +434,7 @@ Result<std::unique_ptr<OpenFile>> Filesystem::Open(InodeId ino) {
   }
   if (IsFixed(ino)) return Status::InvalidArgument("is a folder");
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (node.view == View::kAnonymized) return AnonOpen(ino, node);
   if (node.kind == NodeKind::kInstance) {
     std::optional<Digest> digest = DigestFromHex(node.ref);
     if (!digest) return Status::Internal("instance entry without a digest");
@@ -417,7 +470,9 @@ Result<size_t> Filesystem::Read(const OpenFile& file, uint64_t offset, std::span
 Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
   if (IsFixed(ino)) return std::vector<std::string>{};
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
-  ASSIGN_OR_RETURN(XattrList list, DicomXattrs(*catalog_, node.kind, node.ref));
+  ASSIGN_OR_RETURN(XattrList list, node.view == View::kAnonymized
+                                       ? anon_->Xattrs(node)
+                                       : DicomXattrs(*catalog_, node.kind, node.ref));
   std::vector<std::string> names;
   names.reserve(list.size());
   for (auto& [name, value] : list) names.push_back(std::move(name));
@@ -427,7 +482,9 @@ Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
 Result<std::optional<std::string>> Filesystem::GetXattr(InodeId ino, std::string_view name) {
   if (IsFixed(ino) || !name.starts_with(kXattrPrefix)) return std::optional<std::string>();
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
-  ASSIGN_OR_RETURN(XattrList list, DicomXattrs(*catalog_, node.kind, node.ref));
+  ASSIGN_OR_RETURN(XattrList list, node.view == View::kAnonymized
+                                       ? anon_->Xattrs(node)
+                                       : DicomXattrs(*catalog_, node.kind, node.ref));
   for (auto& [n, value] : list) {
     if (n == name) return std::optional<std::string>(std::move(value));
   }

@@ -2,9 +2,11 @@
 // is testable without a kernel. fs/fuse_main.cc only converts FUSE requests
 // into these calls and the results into replies.
 //
-//   /                     patients/  studies/  (and .dcmfs/, by name only)
+//   /                     patients/  studies/  anonymized/  (and .dcmfs/, by name only)
 //   /patients/<patient>/<study>/<series>/NNNN.dcm, SHA256SUMS, ...
 //   /studies/<StudyUID>/<SeriesUID>/<SOPUID>.dcm, SHA256SUMS, ...
+//   /anonymized/<pseudonym>/<date> <modalities>/<series>/NNNN.dcm, ...
+//                         (fs/anonymized/anon_tree.h; keyed by ARCHIVE/secret)
 //   /.dcmfs/stats.json    counts, cache statistics, uptime
 //
 // Inodes are stable (index/inode.h): catalog entries carry their inode;
@@ -20,7 +22,8 @@
 // Thread-safe: every method may be called concurrently. Locks, in order
 // (a lock is only taken while holding locks listed above it):
 //   DirHandle::mu  (one directory stream)
-//   InodeTable's mutex, DerivedFiles' mutex, stats_mu_, bg_mu_ (leaves;
+//   InodeTable's mutex, DerivedFiles' mutex, AnonymizedTree's mutex,
+//   stats_mu_, bg_mu_ (leaves;
 //   never held while calling the catalog, the blob store or a provider)
 #pragma once
 
@@ -41,6 +44,7 @@
 
 #include "base/status.h"
 #include "codecs/deidentify.h"
+#include "fs/anonymized/anon_tree.h"
 #include "fs/derived/derived_files.h"
 #include "fs/internal/inode_table.h"
 #include "index/blob_store.h"
@@ -121,6 +125,9 @@ struct DirHandle {
   InodeId parent = 0;
   bool catalog_folder = false;       // children come from Catalog::List
   std::vector<std::string> extras;   // listed after the catalog's children
+  // Anonymized folders: the children, a snapshot taken at OpenDir; child i
+  // ends at offset i + 3.
+  std::shared_ptr<const AnonListing> anon;
   std::mutex mu;
   std::map<uint64_t, Cursor> cursors;  // GUARDED_BY(mu): offset -> where to resume
 };
@@ -137,9 +144,14 @@ class Filesystem {
   // registers the built-in providers. NotFound if ARCHIVE is not an archive.
   // Does not start the catch-up thread (see StartBackground).
   static Result<std::unique_ptr<Filesystem>> Open(const FilesystemOptions& options);
-  // Over given parts (tests).
+  // If options.anonymized_view, reads or creates ARCHIVE/secret
+  // (fs/anonymized/secret.h); when that fails (a read-only archive without
+  // one) it logs a warning and mounts without /anonymized.
+  //
+  // Over given parts (tests). An empty `archive_secret` disables /anonymized.
   Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog> catalog,
-             std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived);
+             std::unique_ptr<BlobStore> blobs, std::unique_ptr<DerivedFiles> derived,
+             std::string archive_secret = "");
   ~Filesystem();
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
@@ -179,6 +191,7 @@ class Filesystem {
 
   const InodeTable& inodes() const { return inodes_; }
   DerivedFiles& derived() { return *derived_; }
+  bool anonymized_view() const { return anon_ != nullptr; }
   const Catalog& catalog() const { return *catalog_; }
 
  private:
@@ -187,6 +200,9 @@ class Filesystem {
   Entry FileEntry(InodeId ino, uint64_t size, int64_t mtime, uint32_t nlink,
                   double attr_timeout_s) const;
   Entry EntryOfDirEntry(const DirEntry& e) const;
+  // `e` with the owner and mode of the identified trees (/patients, /studies).
+  Entry Identified(Entry e) const;
+  std::optional<InodeId> FixedChild(InodeId parent, std::string_view name) const;
   Result<Entry> EntryOfNode(InodeId ino, const Node& node);
   Result<Entry> FixedEntry(InodeId ino);
   Result<SeriesContext> SeriesContextOf(const std::string& series_uid, View view,
@@ -204,6 +220,14 @@ class Filesystem {
                              uint64_t& offset, const std::function<bool(const DirItem&)>& emit,
                              bool& full);
   Result<DirHandle::Cursor> SeekDir(DirHandle& dir, uint64_t offset);
+  // The anonymized view (filesystem_anonymized.cc).
+  Result<Entry> AnonLookup(InodeId parent, const Node* folder, std::string_view name);
+  Result<Resolved> AnonResolve(const AnonChild& child);
+  Result<Entry> AnonEntryOfNode(InodeId ino, const Node& node);
+  Status AnonOpenDir(DirHandle& dir, const Node* folder);
+  Status ReadAnonChildren(DirHandle& dir, uint64_t offset, bool plus,
+                          const std::function<bool(const DirItem&)>& emit);
+  Result<std::unique_ptr<OpenFile>> AnonOpen(InodeId ino, const Node& node);
   std::shared_ptr<StringContent> StatsSnapshot();
   void CatchUpLoop();
 
@@ -211,6 +235,7 @@ class Filesystem {
   const std::unique_ptr<Catalog> catalog_;
   const std::unique_ptr<BlobStore> blobs_;
   const std::unique_ptr<DerivedFiles> derived_;
+  const std::unique_ptr<AnonymizedTree> anon_;  // null: no /anonymized
   const std::chrono::steady_clock::time_point started_;
   InodeTable inodes_;
 

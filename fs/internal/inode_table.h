@@ -28,6 +28,9 @@ struct Node {
   InodeId parent = 0;    // folders and virtual files: the containing folder
   uint64_t size = 0;     // instances: exact size
   int64_t mtime = 0;
+  // View::kAnonymized: the catalog's patient key, whose pseudonym and date
+  // shift apply (ref then keeps the original identity; never shown).
+  std::string patient_key;
 };
 
 class InodeTable {

@@ -5,23 +5,7 @@
 namespace dcmfs {
 namespace {
 
-class Builder {
- public:
-  void Add(std::string_view keyword, const std::string& value) {
-    if (value.empty()) return;
-    list_.emplace_back(std::string(kXattrPrefix) + std::string(keyword), value);
-  }
-  void Add(std::string_view keyword, const std::optional<int64_t>& value) {
-    if (value) Add(keyword, std::to_string(*value));
-  }
-  void AddCount(std::string_view keyword, uint64_t value) {
-    if (value != 0) Add(keyword, std::to_string(value));
-  }
-  XattrList Take() { return std::move(list_); }
-
- private:
-  XattrList list_;
-};
+using Builder = XattrBuilder;
 
 void AddPatient(Builder& b, const PatientRecord& p) {
   b.Add("PatientID", p.id);
