@@ -41,6 +41,8 @@ std::string Filesystem::StatsJson() {
   std::optional<DerivedCacheStats> persistent = derived_->PersistentStats();
   j["derived_cache"] = persistent ? CacheStatsJson(*persistent) : nlohmann::json(nullptr);
   j["inodes_known"] = inodes_.size();
+  // Whether /anonymized is served (off when the archive secret is unavailable).
+  j["anonymized_view"] = anon_ != nullptr;
   // Names and IDs never appear here: only counts (STYLE: no patient identifiers).
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

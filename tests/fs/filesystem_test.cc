@@ -277,6 +277,7 @@ TEST_F(FilesystemTest, StatsJson) {
   EXPECT_EQ(j["archive"]["instances"], 3);
   EXPECT_TRUE(j.contains("derived"));
   EXPECT_TRUE(j.contains("uptime_s"));
+  EXPECT_EQ(j["anonymized_view"], true);
 }
 
 TEST_F(FilesystemTest, NotAnArchive) {
