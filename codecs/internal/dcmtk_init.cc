@@ -1,6 +1,7 @@
 #include "codecs/internal/dcmtk_init.h"
 
 #include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcvr.h>
 #include <dcmtk/oflog/oflog.h>
 
 #include <mutex>
@@ -15,6 +16,10 @@ Status EnsureDcmtkReady() {
     // filesystem ingesting arbitrary files those are expected outcomes that
     // we return as Status, so only FATAL remains visible.
     OFLog::getLogger("dcmtk").setLogLevel(OFLogger::FATAL_LOG_LEVEL);
+    // PS3.5 6.2.2: an attribute whose VR a writer did not know is stored as
+    // UN; read it with its dictionary VR, or a UID stored as UN would come
+    // out as hex bytes and misplace the instance in the tree.
+    dcmEnableUnknownVRConversion.set(OFTrue);
     dictionary_loaded = dcmDataDict.isDictionaryLoaded();
   });
   if (!dictionary_loaded) {

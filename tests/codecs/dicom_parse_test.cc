@@ -282,6 +282,22 @@ TEST_F(DicomParseTest, DeflatedDatasetParsesAndADeflateBombIsRefused) {
   EXPECT_NE(from_file.status().message().find("work budget"), std::string::npos);
 }
 
+// Attributes stored with VR UN (PS3.5 6.2.2) are read with their dictionary
+// VR: a UID must come out as the UID pydicom reads, not as hex bytes.
+TEST(DicomParseCorpusTest, UnknownVrAttributesReadWithDictionaryVr) {
+  const std::string corpus = testing::CorpusDir();
+  if (corpus.empty()) GTEST_SKIP() << "no ../shared/corpus";
+  const std::string path = corpus + "/pydicom/pydicom-data/explicit_VR-UN.dcm";
+  if (!fs::exists(path)) GTEST_SKIP() << "no explicit_VR-UN.dcm";
+  auto r = ParseDicomFile(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto py = testing::Shell("/usr/bin/python3 -c \"import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); "
+                           "print(d.SOPInstanceUID, d.SeriesInstanceUID, d.StudyInstanceUID)\" " +
+                           testing::ShellQuote(path));
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_EQ(r->sop_uid + " " + r->series_uid + " " + r->study_uid + "\n", py.output);
+}
+
 TEST(DicomParseCorpusTest, ParsesSharedCorpus) {
   const std::string corpus = testing::CorpusDir();
   if (corpus.empty()) GTEST_SKIP() << "no ../shared/corpus";
