@@ -432,7 +432,7 @@ Status CheckWritable(DcmFileFormat& file) {
   if (file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, ts).bad() || ts.empty()) {
     return Status::Ok();  // a raw dataset: DCMTK detected its syntax itself
   }
-  if (DcmXfer(ts.c_str()).getXfer() == EXS_Unknown) {
+  if (!CanRewriteTransferSyntax(ts.c_str())) {
     return Status::Unsupported("transfer syntax " + std::string(ts.c_str()) +
                                " is not known to DCMTK; cannot rewrite it");
   }
@@ -534,6 +534,11 @@ Result<std::string> DeidentifyDicom(std::span<const uint8_t> original, const Dei
   } catch (const std::exception& e) {
     return Status::Internal(std::string("de-identification failed: ") + e.what());
   }
+}
+
+bool CanRewriteTransferSyntax(std::string_view transfer_syntax_uid) {
+  if (transfer_syntax_uid.empty()) return true;
+  return DcmXfer(std::string(transfer_syntax_uid).c_str()).getXfer() != EXS_Unknown;
 }
 
 }  // namespace dcmfs

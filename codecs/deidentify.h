@@ -48,6 +48,12 @@ class DeidKeys {
   std::string secret_;
 };
 
+// False for transfer syntaxes DCMTK cannot write back unchanged (for example
+// Deflated Image Frame Compression, 1.2.840.10008.1.2.8.1, unknown to DCMTK
+// 3.6.7): DeidentifyDicom returns Unsupported for such files, so callers can
+// leave them out before trying. "" (a raw dataset) counts as rewritable.
+bool CanRewriteTransferSyntax(std::string_view transfer_syntax_uid);
+
 // De-identifies one Part 10 file. `patient_key` identifies the patient for
 // pseudonym and date shift (the catalog's patient key). Pixel data and its
 // encapsulation are untouched; the result is a valid DICOM file that DCMTK

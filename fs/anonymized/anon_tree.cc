@@ -281,6 +281,12 @@ Result<AnonListing> AnonymizedTree::ListInstances(const Node& series) {
     c.node = Node{NodeKind::kInstance, View::kAnonymized, e.ref, c.name, self, 0,
                   ShiftedMtime(e.mtime, series.patient_key), series.patient_key};
     std::string reason = options_.include_burned_in ? "" : BurnedInReason(rec.meta);
+    // Decided here, not when the file is read, so that readdir, readdirplus
+    // and lookup agree on what the folder holds.
+    if (!CanRewriteTransferSyntax(rec.meta.transfer_syntax_uid)) {
+      reason = "transfer syntax " + rec.meta.transfer_syntax_uid +
+               " cannot be rewritten by the de-identifier";
+    }
     if (!reason.empty()) reasons[e.ref] = std::move(reason);
     all.push_back(std::move(c));
   }
