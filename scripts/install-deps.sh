@@ -14,6 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   rsync attr tar coreutils findutils procps time tree
   python3 python3-pydicom
+  util-linux libgdcm-tools
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "codecs/synthetic.h"
+#include "fs/anonymized/secret.h"
 #include "index/archive_layout.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
@@ -94,6 +95,10 @@ int Ingest(const IngestArgs& args) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return Fail(dcmfs::Status::IoError("cannot create " + dir + ": " + ec.message()));
   }
+  // The anonymized view's key is made with the archive, by the process that
+  // owns the archive, so a mount (perhaps another user's) never has to.
+  Result<std::string> secret = LoadOrCreateArchiveSecret(layout.root);
+  if (!secret.ok()) return Fail(secret.status().WithContext("the archive secret"));
   CatalogOptions catalog_options;
   catalog_options.path = layout.index();
   catalog_options.create_if_missing = true;

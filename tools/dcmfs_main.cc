@@ -7,9 +7,32 @@
 #include <iostream>
 
 #include "tools/commands.h"
+#include "tools/mount_args.h"
 
 namespace dcmfs::tools {
 namespace {
+
+// The anonymized view and who may see the identified trees (docs/README.md,
+// "The anonymized view" and "Who may see what").
+void AddAccessOptions(CLI::App& mount_cmd, AccessArgs& access) {
+  mount_cmd.add_flag("--no-anonymized", access.no_anonymized, "do not show /anonymized");
+  mount_cmd.add_option("--anon-option", access.anon_options,
+                       "PS3.15 profile option of /anonymized, repeatable or comma-separated: " +
+                           AnonOptionNames() + " (default: basic profile with modified dates)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  mount_cmd.add_flag("--anon-include-burned-in", access.anon_include_burned_in,
+                     "show images that may carry burned-in text in /anonymized "
+                     "(BurnedInAnnotation YES, or none for US, SC, XC, ES, OT); by default "
+                     "they are left out and listed in EXCLUDED.txt");
+  mount_cmd.add_option("--identified-owner", access.identified_owner,
+                       "owner (user name or uid) of /patients and /studies (default: you)");
+  mount_cmd.add_option("--identified-group", access.identified_group,
+                       "group (name or gid) of /patients and /studies (default: yours)");
+  mount_cmd.add_option("--identified-mode", access.identified_mode,
+                       "octal folder mode of /patients and /studies, e.g. 0750 (default 0555); "
+                       "files get its read bits. Use with -o allow_other");
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{"dcmfs: a DICOM archive mounted as a filesystem"};
@@ -51,6 +74,9 @@ int Run(int argc, char** argv) {
                         "(default 64M)")
       ->transform(CLI::AsSizeValue(false));
 
+  AccessArgs access;
+  AddAccessOptions(*mount_cmd, access);
+
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
   reindex_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
@@ -80,6 +106,11 @@ int Run(int argc, char** argv) {
   if (*mount_cmd) {
     mount.fs.uid = getuid();
     mount.fs.gid = getgid();
+    Status applied = ApplyAccessArgs(access, mount.fs);
+    if (!applied.ok()) {
+      std::cerr << "dcmfs mount: " << applied.message() << "\n";
+      return kExitFailure;
+    }
     return Mount(mount);
   }
   if (*reindex_cmd) return Reindex(archive);

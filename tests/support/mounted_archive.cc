@@ -33,9 +33,29 @@ bool IsMountPoint(const std::string& path) {
 MountedArchive::MountedArchive(std::string archive, std::string mountpoint,
                                std::string extra_options)
     : archive_(std::move(archive)), mountpoint_(std::move(mountpoint)) {
+  std::vector<std::string> args;
+  if (!extra_options.empty()) args = {"-o", extra_options};
+  Start(args);
+}
+
+MountedArchive::MountedArchive(std::string archive, std::string mountpoint,
+                               std::vector<std::string> extra_args)
+    : archive_(std::move(archive)), mountpoint_(std::move(mountpoint)) {
+  Start(extra_args);
+}
+
+void MountedArchive::Start(const std::vector<std::string>& extra_args) {
   std::filesystem::create_directories(mountpoint_);
   log_path_ = mountpoint_ + ".log";
   std::string binary = DcmfsBinary();
+  // argv is built before fork: the child only calls async-signal-safe functions.
+  std::vector<std::string> args = {"dcmfs", "mount", "-f"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.push_back(archive_);
+  args.push_back(mountpoint_);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -43,13 +63,7 @@ MountedArchive::MountedArchive(std::string archive, std::string mountpoint,
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    if (extra_options.empty()) {
-      execl(binary.c_str(), "dcmfs", "mount", "-f", archive_.c_str(), mountpoint_.c_str(),
-            static_cast<char*>(nullptr));
-    } else {
-      execl(binary.c_str(), "dcmfs", "mount", "-f", "-o", extra_options.c_str(), archive_.c_str(),
-            mountpoint_.c_str(), static_cast<char*>(nullptr));
-    }
+    execv(binary.c_str(), argv.data());
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace dcmfs::testing {
 
@@ -13,6 +14,9 @@ class MountedArchive {
  public:
   // Mounts `archive` at `mountpoint` (created if missing). Check ok().
   MountedArchive(std::string archive, std::string mountpoint, std::string extra_options = "");
+  // Mounts with further `dcmfs mount` arguments placed before ARCHIVE, e.g.
+  // {"-o", "allow_other", "--identified-mode", "0750"}.
+  MountedArchive(std::string archive, std::string mountpoint, std::vector<std::string> extra_args);
   ~MountedArchive();
   MountedArchive(const MountedArchive&) = delete;
   MountedArchive& operator=(const MountedArchive&) = delete;
@@ -24,6 +28,8 @@ class MountedArchive {
   bool Unmount();
 
  private:
+  void Start(const std::vector<std::string>& extra_args);
+
   std::string archive_, mountpoint_, log_path_;
   mutable std::string log_;
   pid_t pid_ = -1;
