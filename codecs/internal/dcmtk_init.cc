@@ -2,6 +2,7 @@
 
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcvr.h>
+#include <dcmtk/dcmdata/dcostrmz.h>
 #include <dcmtk/oflog/oflog.h>
 
 #include <mutex>
@@ -20,6 +21,10 @@ Status EnsureDcmtkReady() {
     // UN; read it with its dictionary VR, or a UID stored as UN would come
     // out as hex bytes and misplace the instance in the tree.
     dcmEnableUnknownVRConversion.set(OFTrue);
+    // Deflated datasets are re-deflated when de-identified on read; zlib's
+    // fastest level keeps that from dominating the anonymized view's cold
+    // reads (it was 43% of the mount's CPU at DCMTK's default level 6).
+    dcmZlibCompressionLevel.set(1);
     dictionary_loaded = dcmDataDict.isDictionaryLoaded();
   });
   if (!dictionary_loaded) {
