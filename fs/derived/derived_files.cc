@@ -13,6 +13,12 @@ namespace {
 constexpr uint64_t kEntryOverhead = 256;
 // Chunk size when streaming a produced content into the persistent cache.
 constexpr size_t kCopyChunk = 1u << 20;
+// Results up to this size that live in memory are persisted in the
+// background; larger ones are streamed to the cache before being served
+// (and then served from the file, so memory does not hold them).
+constexpr uint64_t kBackgroundPersistMaxBytes = 16u << 20;
+// Bound on bytes waiting for the background writer.
+constexpr uint64_t kBackgroundQueueMaxBytes = 128u << 20;
 
 // A persistent-cache entry seen through the DerivedContent interface.
 class CachedContent final : public DerivedContent {
@@ -47,9 +53,55 @@ struct DerivedFiles::Flight {
 DerivedFiles::DerivedFiles(const DerivedFilesOptions& options, std::unique_ptr<DerivedCache> cache)
     : options_(options), cache_(std::move(cache)), memory_(options.memory_bytes) {
   stats_.persistent = cache_ != nullptr;
+  if (cache_ != nullptr) persist_thread_ = std::thread([this] { PersistLoop(); });
 }
 
-DerivedFiles::~DerivedFiles() = default;
+DerivedFiles::~DerivedFiles() {
+  if (!persist_thread_.joinable()) return;
+  {
+    std::lock_guard lock(persist_mu_);
+    persist_stopping_ = true;  // the loop drains what is queued, then ends
+  }
+  persist_cv_.notify_all();
+  persist_thread_.join();
+}
+
+bool DerivedFiles::QueuePersist(const DerivedKey& key, const Content& content) {
+  const uint64_t size = content->size();
+  if (content->memory_bytes() == 0 || size > kBackgroundPersistMaxBytes) return false;
+  {
+    std::lock_guard lock(persist_mu_);
+    if (persist_queued_bytes_ + size > kBackgroundQueueMaxBytes) return false;
+    persist_queue_.emplace_back(key, content);
+    persist_queued_bytes_ += size;
+  }
+  persist_cv_.notify_one();
+  return true;
+}
+
+// Thread entry point: the one place this thread may catch (STYLE.md).
+void DerivedFiles::PersistLoop() {
+  while (true) {
+    std::pair<DerivedKey, Content> job;
+    {
+      std::unique_lock lock(persist_mu_);
+      persist_cv_.wait(lock, [&] { return persist_stopping_ || !persist_queue_.empty(); });
+      if (persist_queue_.empty()) return;  // stopping and drained
+      job = std::move(persist_queue_.front());
+      persist_queue_.pop_front();
+    }
+    try {
+      Result<Content> stored = StoreInPersistentCache(job.first, job.second);
+      if (!stored.ok()) {
+        DCMFS_LOG(Warning) << "derived cache store failed: " << stored.status().ToString();
+      }
+    } catch (const std::exception& e) {
+      DCMFS_LOG(Error) << "derived cache writer: " << e.what();
+    }
+    std::lock_guard lock(persist_mu_);
+    persist_queued_bytes_ -= job.second->size();
+  }
+}
 
 std::unique_ptr<DerivedFiles> DerivedFiles::OpenForArchive(
     const DerivedFilesOptions& options, const DerivedCacheOptions& cache_options) {
@@ -170,6 +222,7 @@ Result<DerivedFiles::Content> DerivedFiles::ProduceOrLoad(const SeriesContext& c
   ASSIGN_OR_RETURN(Content content, name.provider->Produce(ctx, name.params));
   CHECK(content != nullptr) << name.provider->kind();
   if (!persistent) return content;
+  if (QueuePersist(key, content)) return content;
   Result<Content> stored = StoreInPersistentCache(key, content);
   if (!stored.ok()) {
     // The content is good; only keeping it failed (disk full...). Serve it anyway.

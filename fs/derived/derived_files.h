@@ -8,7 +8,9 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,6 +87,12 @@ class DerivedFiles {
   Result<Content> ProduceOrLoad(const SeriesContext& ctx, const DerivedName& name,
                                 const DerivedKey& key);
   Result<Content> StoreInPersistentCache(const DerivedKey& key, const Content& content);
+  // Small in-memory results are written to the persistent cache by a
+  // background thread, so the first reader does not wait for the fsync
+  // (crash safety is the cache's: temp, fsync, rename, record). False if the
+  // queue is full; the caller then stores synchronously.
+  bool QueuePersist(const DerivedKey& key, const Content& content);
+  void PersistLoop();
 
   const DerivedFilesOptions options_;
   const std::unique_ptr<DerivedCache> cache_;  // null: memory only
@@ -95,6 +103,14 @@ class DerivedFiles {
   LruCache<std::string, Content> memory_;                   // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
   DerivedFilesStats stats_;                                 // GUARDED_BY(mu_)
+
+  // The background writer. Lock order: persist_mu_ is a leaf.
+  std::mutex persist_mu_;
+  std::condition_variable persist_cv_;
+  std::deque<std::pair<DerivedKey, Content>> persist_queue_;  // GUARDED_BY(persist_mu_)
+  uint64_t persist_queued_bytes_ = 0;                         // GUARDED_BY(persist_mu_)
+  bool persist_stopping_ = false;                             // GUARDED_BY(persist_mu_)
+  std::thread persist_thread_;
 };
 
 }  // namespace dcmfs
