@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sample: installs, builds, writes a synthetic DICOM set, ingests it into
 # an archive, mounts it, shows what the mount holds, and unmounts.
-set -euo pipefail
+set -eu  # no pipefail: `cmd | head` ends cmd early by design
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
@@ -28,5 +28,11 @@ echo; echo "== sha256sum -c SHA256SUMS in it =="
 (cd "$series" && sha256sum -c --quiet SHA256SUMS && echo "all originals verified")
 echo; echo "== DICOM fields as extended attributes =="
 getfattr -d "$series" 2>/dev/null | head -n 12
+echo; echo "== the de-identified twin (anonymized view) =="
+(tree -L 3 "$WORK/mnt/anonymized" 2>/dev/null || find "$WORK/mnt/anonymized" -maxdepth 3) \
+  > "$WORK/anonymized.txt"
+head -n 16 "$WORK/anonymized.txt"
+anon=$(find "$WORK/mnt/anonymized" -name '*.dcm' -print -quit)
+dcmdump -q +P PatientName +P PatientID +P StudyInstanceUID +P PatientIdentityRemoved "$anon"
 echo; echo "== /.dcmfs/stats.json =="
 cat "$WORK/mnt/.dcmfs/stats.json"; echo
