@@ -15,6 +15,10 @@ PACKAGES=(
   rsync attr tar coreutils findutils procps time tree
   python3 python3-pydicom
   util-linux libgdcm-tools
+  # reference tools the tests and benchmarks compare against
+  dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
+  nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle
+  libcurl4-openssl-dev zip unzip
 )
 
 missing=()
