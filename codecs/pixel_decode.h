@@ -59,7 +59,7 @@ class PixelDecoder {
   // UID and name:
   //   DataLoss         not DICOM, truncated, fragments missing
   //   InvalidArgument  no Pixel Data
-  //   Unimplemented    a transfer syntax or pixel layout we cannot decode
+  //   Unsupported      a transfer syntax or pixel layout we cannot decode
   static Result<std::unique_ptr<PixelDecoder>> Open(std::span<const uint8_t> dicom_file);
   virtual ~PixelDecoder() = default;
 
@@ -67,13 +67,13 @@ class PixelDecoder {
   virtual uint32_t frame_count() const = 0;
   virtual const std::string& transfer_syntax() const = 0;
 
-  // Decodes frame `index` (0-based). OutOfRange past the last frame.
+  // Decodes frame `index` (0-based). InvalidArgument past the last frame.
   virtual Result<DecodedFrame> Decode(uint32_t index) const = 0;
 
   // Encapsulated transfer syntaxes only: the compressed bitstream of frame
   // `index` exactly as stored (fragments joined, trailing pad removed), for
   // pass-through (e.g. a stored JPEG tile served as a IIIF tile).
-  // Unimplemented for native (uncompressed) data.
+  // Unsupported for native (uncompressed) data.
   virtual Result<std::vector<uint8_t>> EncodedFrame(uint32_t index) const = 0;
 };
 
