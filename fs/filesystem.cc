@@ -20,7 +20,8 @@ constexpr uint32_t kFileMode = S_IFREG | 0444;
 constexpr size_t kMaxCursors = 4096;
 
 bool IsFolderKind(NodeKind kind) {
-  return kind == NodeKind::kPatient || kind == NodeKind::kStudy || kind == NodeKind::kSeries;
+  return kind == NodeKind::kPatient || kind == NodeKind::kStudy || kind == NodeKind::kSeries ||
+         kind == NodeKind::kVirtualFolder;
 }
 
 Node NodeOfDirEntry(const DirEntry& e, InodeId parent) {
@@ -207,29 +208,13 @@ Result<Entry> Filesystem::FixedEntry(InodeId ino) {
   return FolderEntry(ino, 0);
 }
 
-Result<SeriesContext> Filesystem::SeriesContextOf(const std::string& series_uid, View view,
-                                                  InodeId folder_ino) const {
-  SeriesContext ctx;
-  ctx.catalog = catalog_.get();
-  ctx.blobs = blobs_.get();
-  ASSIGN_OR_RETURN(ctx.series, catalog_->GetSeries(series_uid));
-  ctx.view = view;
-  ctx.folder_ino = folder_ino;
-  return ctx;
-}
-
-Result<std::shared_ptr<DerivedContent>> Filesystem::VirtualContent(const Node& node) {
-  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(node.ref, node.view, node.parent));
-  std::optional<DerivedName> match = derived_->Match(ctx, node.name);
-  if (!match) return Status::NotFound("no provider for a virtual file");
-  return derived_->Get(ctx, *match);
-}
-
 Result<Entry> Filesystem::EntryOfNode(InodeId ino, const Node& node) {
   if (node.view == View::kAnonymized) return AnonEntryOfNode(ino, node);
   switch (node.kind) {
     case NodeKind::kInstance:
       return Identified(FileEntry(ino, node.size, node.mtime, 2, options_.instance_attr_timeout_s));
+    case NodeKind::kVirtualFolder:
+      return Identified(FolderEntry(ino, node.mtime));
     case NodeKind::kVirtual: {
       // The size is only known by producing (or finding) the content.
       ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, VirtualContent(node));
@@ -248,20 +233,6 @@ Result<Entry> Filesystem::GetAttr(InodeId ino) {
 
 // --- Lookup and forget -----------------------------------------------------
 
-Result<Filesystem::Resolved> Filesystem::LookupVirtual(InodeId parent, const Node& folder,
-                                                       std::string_view name) {
-  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(folder.ref, folder.view, parent));
-  std::optional<DerivedName> match = derived_->Match(ctx, name);
-  if (!match) return Status::NotFound("no such file");
-  ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content, derived_->Get(ctx, *match));
-  InodeId ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
-  Node node{NodeKind::kVirtual, folder.view, folder.ref, std::string(name), parent, 0,
-            ctx.series.mtime, ""};
-  return Resolved{
-      Identified(FileEntry(ino, content->size(), node.mtime, 1, options_.folder_timeout_s)),
-      std::move(node)};
-}
-
 Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
   if (std::optional<InodeId> fixed = FixedChild(parent, name)) return FixedEntry(*fixed);
   if (parent == kRootIno || parent == kDotDcmfsIno) return Status::NotFound("no such file");
@@ -271,6 +242,11 @@ Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
     ASSIGN_OR_RETURN(folder, NodeOf(parent));
     if (!IsFolderKind(folder->kind)) return Status::InvalidArgument("not a folder");
     if (folder->view == View::kAnonymized) return AnonLookup(parent, &*folder, name);
+  }
+  if (folder && folder->kind == NodeKind::kVirtualFolder) {
+    ASSIGN_OR_RETURN(Resolved r, LookupVirtual(parent, *folder, name));
+    inodes_.Remember(r.entry.attr.ino, *r.node);
+    return r.entry;
   }
   Result<DirEntry> e = catalog_->Lookup(parent, name);
   if (e.ok()) {
@@ -310,39 +286,28 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
       RETURN_IF_ERROR(AnonOpenDir(*dir, &node));
       return dir;
     }
-    dir->catalog_folder = true;
-    if (node.kind == NodeKind::kSeries) {
-      // The virtual names are fixed for the life of this stream (a snapshot).
-      ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(node.ref, node.view, ino));
-      dir->extras = derived_->Names(ctx);
+    dir->catalog_folder = node.kind != NodeKind::kVirtualFolder;
+    if (node.kind == NodeKind::kSeries || node.kind == NodeKind::kVirtualFolder) {
+      RETURN_IF_ERROR(OpenVirtualDir(*dir, node));
     }
   }
   return dir;
 }
 
-Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir,
-                                                      const std::string& name, bool need_attr) {
-  if (std::optional<InodeId> fixed = FixedChild(dir.ino, name)) {
-    if (!need_attr) {
-      Entry e;
-      e.attr.ino = *fixed;
-      e.attr.mode = *fixed == kStatsJsonIno ? kFileMode : kFolderMode;
-      if (*fixed == kPatientsIno || *fixed == kStudiesIno) e = Identified(e);
-      return Resolved{e, std::nullopt};
-    }
-    ASSIGN_OR_RETURN(Entry e, FixedEntry(*fixed));
+Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir, size_t index,
+                                                      bool need_attr) {
+  const std::string& name = dir.extras[index];
+  std::optional<InodeId> fixed = FixedChild(dir.ino, name);
+  if (!fixed) return ResolveVirtualExtra(dir, index, need_attr);
+  if (!need_attr) {
+    Entry e;
+    e.attr.ino = *fixed;
+    e.attr.mode = *fixed == kStatsJsonIno ? kFileMode : kFolderMode;
+    if (*fixed == kPatientsIno || *fixed == kStudiesIno) e = Identified(e);
     return Resolved{e, std::nullopt};
   }
-  ASSIGN_OR_RETURN(Node folder, NodeOf(dir.ino));
-  if (need_attr) return LookupVirtual(dir.ino, folder, name);
-  // Plain readdir wants only the inode and type: do not produce the content.
-  ASSIGN_OR_RETURN(SeriesContext ctx, SeriesContextOf(folder.ref, folder.view, dir.ino));
-  std::optional<DerivedName> match = derived_->Match(ctx, name);
-  if (!match) return Status::NotFound("virtual file vanished");
-  Entry e;
-  e.attr.ino = DerivedFiles::InodeOf(*match->provider, ctx, name);
-  e.attr.mode = kFileMode;
-  return Resolved{Identified(e), std::nullopt};
+  ASSIGN_OR_RETURN(Entry e, FixedEntry(*fixed));
+  return Resolved{e, std::nullopt};
 }
 
 Result<DirHandle::Cursor> Filesystem::SeekDir(DirHandle& dir, uint64_t offset) {
@@ -405,7 +370,7 @@ Status Filesystem::ReadDir(DirHandle& dir, uint64_t offset, bool plus,
   if (!full) {
     if (!cursor.in_extras) cursor = DirHandle::Cursor{true, "", 0};
     for (; cursor.extra < dir.extras.size(); ++cursor.extra) {
-      Result<Resolved> r = ResolveExtra(dir, dir.extras[cursor.extra], plus);
+      Result<Resolved> r = ResolveExtra(dir, cursor.extra, plus);
       if (!r.ok()) {
         // A virtual file that cannot be produced is left out of the listing
         // rather than failing it; a lookup reports the error.

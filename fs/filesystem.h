@@ -100,6 +100,10 @@ struct Attr {
 // A reply to lookup/getattr/readdirplus.
 struct Entry {
   Attr attr;
+  // readdirplus only: false when the attributes are left out because the
+  // size costs a production (meshes); the kernel then asks by lookup when
+  // someone stats the file, and plain `ls` never produces it.
+  bool has_attributes = true;
   double attr_timeout_s = 1.0;
   double entry_timeout_s = 1.0;
 };
@@ -125,6 +129,7 @@ struct DirHandle {
   InodeId parent = 0;
   bool catalog_folder = false;       // children come from Catalog::List
   std::vector<std::string> extras;   // listed after the catalog's children
+  std::vector<bool> extra_folders;   // per extra when derived: a virtual folder
   // Anonymized folders: the children, a snapshot taken at OpenDir; child i
   // ends at offset i + 3.
   std::shared_ptr<const AnonListing> anon;
@@ -214,8 +219,11 @@ class Filesystem {
     Entry entry;
     std::optional<Node> node;
   };
+  // Derived files and their folders (filesystem_virtual.cc).
   Result<Resolved> LookupVirtual(InodeId parent, const Node& folder, std::string_view name);
-  Result<Resolved> ResolveExtra(const DirHandle& dir, const std::string& name, bool need_attr);
+  Status OpenVirtualDir(DirHandle& dir, const Node& folder);
+  Result<Resolved> ResolveVirtualExtra(const DirHandle& dir, size_t index, bool need_attr);
+  Result<Resolved> ResolveExtra(const DirHandle& dir, size_t index, bool need_attr);
   Status ReadCatalogChildren(DirHandle& dir, bool plus, DirHandle::Cursor& cursor,
                              uint64_t& offset, const std::function<bool(const DirItem&)>& emit,
                              bool& full);

@@ -151,6 +151,9 @@ int DoReadDir(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi, boo
     size_t need;
     if (plus) {
       fuse_entry_param p = ToEntryParam(item.entry);
+      // ino 0 in a readdirplus entry means "no attributes, ask me by lookup"
+      // to the kernel; the dirent still carries attr.st_ino and the type.
+      if (!item.entry.has_attributes) p.ino = 0, p.attr_timeout = 0, p.entry_timeout = 0;
       need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &p,
                                     static_cast<off_t>(item.next_offset));
     } else {

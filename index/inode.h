@@ -24,6 +24,7 @@ enum class NodeKind : uint8_t {
   kSeries = 3,    // a series folder
   kInstance = 4,  // an original .dcm file
   kVirtual = 5,   // a derived file in a series folder (fs layer)
+  kVirtualFolder = 6,  // a folder of derived files below a series folder
 };
 
 // Folders exist once per view; an instance file is one inode in both views.

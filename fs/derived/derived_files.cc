@@ -131,6 +131,51 @@ std::vector<std::string> DerivedFiles::Names(const SeriesContext& ctx) const {
   return names;
 }
 
+std::vector<VirtualChild> DerivedFiles::List(const SeriesContext& ctx,
+                                             std::string_view folder) const {
+  std::vector<VirtualChild> children;
+  for (const auto& provider : providers_) {
+    for (VirtualChild& child : provider->List(ctx, folder)) children.push_back(std::move(child));
+  }
+  // A name that is a folder for one provider and a file for another: the
+  // folder wins (sorted first among equals), the file is unreachable.
+  std::sort(children.begin(), children.end(), [](const VirtualChild& a, const VirtualChild& b) {
+    return a.name != b.name ? a.name < b.name : a.folder > b.folder;
+  });
+  children.erase(std::unique(children.begin(), children.end(),
+                             [](const VirtualChild& a, const VirtualChild& b) {
+                               return a.name == b.name;
+                             }),
+                 children.end());
+  return children;
+}
+
+bool DerivedFiles::IsFolder(const SeriesContext& ctx, std::string_view path) const {
+  for (const auto& provider : providers_) {
+    if (provider->IsFolder(ctx, path)) return true;
+  }
+  return false;
+}
+
+InodeId DerivedFiles::FolderInodeOf(const SeriesContext& ctx, std::string_view path) {
+  std::string key = ctx.series.uid;
+  key.append("/");
+  key.append(path);
+  key.append("/");  // never equal to a file's key
+  return InodeFor(NodeKind::kVirtualFolder, ctx.view, key);
+}
+
+Result<std::shared_ptr<DerivedContent>> DerivedFiles::GetByKind(const SeriesContext& ctx,
+                                                                std::string_view kind,
+                                                                std::string_view params) {
+  for (const auto& provider : providers_) {
+    if (provider->kind() == kind) {
+      return Get(ctx, DerivedName{provider.get(), std::string(kind), std::string(params)});
+    }
+  }
+  return Status::NotFound("no derived-file provider of kind " + std::string(kind));
+}
+
 std::optional<DerivedName> DerivedFiles::Match(const SeriesContext& ctx,
                                                std::string_view name) const {
   for (const auto& provider : providers_) {

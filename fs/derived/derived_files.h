@@ -64,17 +64,31 @@ class DerivedFiles {
   void Register(std::unique_ptr<DerivedProvider> provider);
   // The providers' names for this series folder, sorted, without duplicates.
   std::vector<std::string> Names(const SeriesContext& ctx) const;
-  // The provider that claims `name` here, or nullopt.
+  // The children of the virtual folder `folder` ("" = the series folder),
+  // merged over providers, sorted by name, without duplicates.
+  std::vector<VirtualChild> List(const SeriesContext& ctx, std::string_view folder) const;
+  // Whether some provider has a virtual folder at `path`.
+  bool IsFolder(const SeriesContext& ctx, std::string_view path) const;
+  // The provider that claims `name` (a path in the series folder), or nullopt.
   std::optional<DerivedName> Match(const SeriesContext& ctx, std::string_view name) const;
   // The inode of a virtual file (stable: derived from series, name and, for
   // view-dependent providers, the view).
   static InodeId InodeOf(const DerivedProvider& provider, const SeriesContext& ctx,
                          std::string_view name);
 
+  // The inode of a virtual folder at `path` (per view: folders are not shared).
+  static InodeId FolderInodeOf(const SeriesContext& ctx, std::string_view path);
+
   // The content of `name` (resolved by Match) for ctx's series generation.
   // Produced at most once at a time per key: concurrent callers wait for the
   // one production. Errors are not cached (the next call retries).
   Result<std::shared_ptr<DerivedContent>> Get(const SeriesContext& ctx, const DerivedName& name);
+
+  // The content a provider of `kind` (typically a hidden one) produces for
+  // `params`, with the same single flight and caching as Get. NotFound if no
+  // provider has that kind.
+  Result<std::shared_ptr<DerivedContent>> GetByKind(const SeriesContext& ctx, std::string_view kind,
+                                                    std::string_view params);
 
   DerivedFilesStats Stats() const;
   // Stats of the persistent cache, nullopt when memory-only.

@@ -3,9 +3,15 @@
 // anonymized copies later). Providers are plain C++: no FUSE, no RocksDB.
 //
 // How a provider plugs in:
-//   Names()   what a series folder lists (cheap: no pixel decoding);
-//   Match()   whether a looked-up name is ours, with the parameters it
-//             encodes (a name may resolve without being listed, e.g. a future
+//   Names()   what a series folder lists (cheap: no pixel decoding); names
+//             are paths relative to the series folder and may hold '/'
+//             ("mpr/axial/0001.png"): the folders on the way are implied;
+//   List()    the children of one virtual folder, when listing them all
+//             through Names() would be wasteful (IIIF tile sets);
+//   IsFolder() virtual folders that exist without being listed (IIIF
+//             request paths such as "iiif/<id>/0,0,512,512");
+//   Match()   whether a looked-up path is ours, with the parameters it
+//             encodes (a path may resolve without being listed, e.g.
 //             "mesh/iso-300.stl");
 //   Produce() computes the content; DerivedFiles (derived_files.h) makes sure
 //             it runs once per (series, generation, kind, params), caches it
@@ -14,7 +20,12 @@
 // Sizes: st_size must equal the bytes read, so getattr/lookup of a virtual
 // file calls DerivedFiles::Get() and reports content->size(). A provider whose
 // Produce() is expensive should return persist() == true so that the size is
-// known from the persistent cache on later mounts.
+// known from the persistent cache on later mounts, and size_is_cheap() ==
+// false so that readdirplus (plain `ls`) never produces it.
+//
+// Hidden providers list and match nothing; other providers reach their
+// results (single flight, cached, persisted) with DerivedFiles::GetByKind,
+// e.g. the volume plan that series.nii, previews and meshes share.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +69,14 @@ class StringContent final : public DerivedContent {
   std::string bytes_;
 };
 
+class DerivedFiles;
+
+// One child of a virtual folder.
+struct VirtualChild {
+  std::string name;
+  bool folder = false;
+};
+
 // Everything a provider may look at for one series folder. The references
 // outlive the call (they belong to the Filesystem).
 struct SeriesContext {
@@ -66,6 +85,9 @@ struct SeriesContext {
   SeriesRecord series;  // series.generation keys the caches
   View view = View::kPatients;
   InodeId folder_ino = 0;  // the series folder in `view`, for Catalog::List
+  // The registry itself, for GetByKind (never null in a mount; may be null in
+  // unit tests of a provider that does not use it).
+  DerivedFiles* derived = nullptr;
 };
 
 class DerivedProvider {
@@ -80,7 +102,16 @@ class DerivedProvider {
   virtual bool persist() const = 0;
   // The names this provider adds to the series folder `ctx`.
   virtual std::vector<std::string> Names(const SeriesContext& ctx) const = 0;
-  // The parameters encoded by `name`, or nullopt if the name is not ours.
+  // The immediate children of the virtual folder `folder` ("" is the series
+  // folder itself). Default: derived from Names().
+  virtual std::vector<VirtualChild> List(const SeriesContext& ctx, std::string_view folder) const;
+  // Whether `path` is a virtual folder of ours, listed or not. Default: a
+  // folder on the way to one of Names().
+  virtual bool IsFolder(const SeriesContext& ctx, std::string_view path) const;
+  // False when the size is only known by producing the content.
+  virtual bool size_is_cheap() const { return true; }
+  // The parameters encoded by `name` (a path relative to the series folder),
+  // or nullopt if the name is not ours.
   // Parameters become part of the cache key, so they must capture everything
   // the content depends on besides the series generation (view included).
   virtual std::optional<std::string> Match(const SeriesContext& ctx,

@@ -4,6 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
@@ -284,6 +287,79 @@ TEST_F(FilesystemTest, NotAnArchive) {
   FilesystemOptions options;
   options.archive_root = archive_.dir().Sub("nothing-here");
   EXPECT_TRUE(Filesystem::Open(options).status().IsNotFound());
+}
+
+}  // namespace
+}  // namespace dcmfs
+
+namespace dcmfs {
+namespace {
+
+// Nested virtual folders, an unlisted request folder and a costly size.
+class NestedProvider final : public DerivedProvider {
+ public:
+  std::string kind() const override { return "nested"; }
+  bool view_dependent() const override { return false; }
+  bool persist() const override { return false; }
+  bool size_is_cheap() const override { return false; }
+  std::vector<std::string> Names(const SeriesContext&) const override {
+    return {"deep/a/y.txt", "deep/x.txt"};
+  }
+  bool IsFolder(const SeriesContext& ctx, std::string_view path) const override {
+    // "deep/q,<n>" exists on lookup only, like an IIIF region.
+    if (path.starts_with("deep/q,")) return path.find('/', 5) == std::string_view::npos;
+    return DerivedProvider::IsFolder(ctx, path);
+  }
+  std::optional<std::string> Match(const SeriesContext&, std::string_view name) const override {
+    if (name == "deep/a/y.txt" || name == "deep/x.txt") return std::string(name);
+    if (name.starts_with("deep/q,") && name.ends_with("/z.txt")) return std::string(name);
+    return std::nullopt;
+  }
+  Result<std::shared_ptr<DerivedContent>> Produce(const SeriesContext&,
+                                                  std::string_view params) const override {
+    ++calls;
+    return std::shared_ptr<DerivedContent>(
+        std::make_shared<StringContent>("content of " + std::string(params)));
+  }
+  mutable std::atomic<int> calls{0};
+};
+
+TEST_F(FilesystemTest, NestedVirtualFoldersListWithoutProducingCostlyFiles) {
+  auto owned = std::make_unique<NestedProvider>();
+  NestedProvider* provider = owned.get();
+  fs_->derived().Register(std::move(owned));
+  Entry series = Walk(PatientsSeriesPath());
+  std::vector<std::string> top = Names(series.attr.ino);
+  EXPECT_NE(std::find(top.begin(), top.end(), "deep"), top.end());
+
+  Entry deep = MustLookup(series.attr.ino, "deep");
+  EXPECT_TRUE(S_ISDIR(deep.attr.mode));
+  std::vector<Listed> plus = List(deep.attr.ino, /*plus=*/true);
+  ASSERT_EQ(plus.size(), 4u);  // . .. a x.txt
+  EXPECT_EQ(plus[2].name, "a");
+  EXPECT_TRUE(S_ISDIR(plus[2].entry.attr.mode));
+  EXPECT_TRUE(plus[2].entry.has_attributes);
+  EXPECT_EQ(plus[3].name, "x.txt");
+  EXPECT_FALSE(plus[3].entry.has_attributes);
+  EXPECT_EQ(provider->calls.load(), 0) << "readdirplus produced a costly file";
+
+  // Lookup (stat) produces it, with the same inode the listing gave.
+  Entry x = MustLookup(deep.attr.ino, "x.txt");
+  EXPECT_EQ(x.attr.ino, plus[3].entry.attr.ino);
+  EXPECT_EQ(x.attr.size, std::string("content of deep/x.txt").size());
+  EXPECT_EQ(ReadAll(x.attr.ino), "content of deep/x.txt");
+
+  Entry a = MustLookup(deep.attr.ino, "a");
+  EXPECT_EQ(ReadAll(MustLookup(a.attr.ino, "y.txt").attr.ino), "content of deep/a/y.txt");
+  // Unlisted folders resolve on lookup; unknown names do not.
+  Entry q = MustLookup(deep.attr.ino, "q,7");
+  EXPECT_TRUE(S_ISDIR(q.attr.mode));
+  EXPECT_EQ(ReadAll(MustLookup(q.attr.ino, "z.txt").attr.ino), "content of deep/q,7/z.txt");
+  EXPECT_TRUE(fs_->Lookup(deep.attr.ino, "nope").status().IsNotFound());
+  EXPECT_TRUE(fs_->Lookup(q.attr.ino, "nope.txt").status().IsNotFound());
+  // Folder inodes are stable and distinct per path.
+  EXPECT_EQ(MustLookup(series.attr.ino, "deep").attr.ino, deep.attr.ino);
+  EXPECT_NE(q.attr.ino, deep.attr.ino);
 }
 
 }  // namespace
