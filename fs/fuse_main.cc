@@ -188,6 +188,10 @@ Status Serve(const MountOptions& options, ReadyReporter* reporter) {
   {
     Session session;
     RETURN_IF_ERROR(session.Create(options, &ctx));
+    std::shared_ptr<void> services;  // destroyed before the session unmounts
+    if (options.start_services) {
+      ASSIGN_OR_RETURN(services, options.start_services(*fs));
+    }
     if (reporter != nullptr) reporter->Ready();
     // Threads start only now: after any fork (they would not survive it).
     fs->StartBackground();

@@ -1,6 +1,8 @@
 // Mounting an archive with FUSE: `dcmfs mount ARCHIVE MOUNTPOINT`.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,10 @@ struct MountOptions {
   unsigned max_idle_threads = 10;
   bool clone_fd = true;  // one /dev/fuse fd per worker thread: less contention
   FilesystemOptions fs;  // fs.archive_root is set from archive_root
+  // Started in the serving process once the kernel mount is up (after the
+  // daemon fork, so its threads survive) and destroyed before unmount; e.g.
+  // tools/ starts the DICOM Storage SCP here. An error fails the mount.
+  std::function<Result<std::shared_ptr<void>>(Filesystem&)> start_services;
 };
 
 // Checks the mount point (exists, a folder, empty, not already mounted) and

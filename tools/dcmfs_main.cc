@@ -4,10 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "tools/commands.h"
 #include "tools/mount_args.h"
+#include "tools/operations.h"
+#include "tools/receive_service.h"
 
 namespace dcmfs::tools {
 namespace {
@@ -32,6 +35,23 @@ void AddAccessOptions(CLI::App& mount_cmd, AccessArgs& access) {
   mount_cmd.add_option("--identified-mode", access.identified_mode,
                        "octal folder mode of /patients and /studies, e.g. 0750 (default 0555); "
                        "files get its read bits. Use with -o allow_other");
+}
+
+// The DICOM Storage SCP's options, shared by `dcmfs scp` and `dcmfs mount`.
+void AddScpOptions(CLI::App& cmd, ScpOptions& scp, bool port_required) {
+  auto* port = cmd.add_option(port_required ? "--port" : "--scp-port", scp.port,
+                              "TCP port of the DICOM Storage SCP (C-STORE, C-ECHO)");
+  if (port_required) port->capture_default_str();
+  cmd.add_option("--aet", scp.ae_title, "our AE title (default DCMFS)");
+  cmd.add_option("--allow-aet", scp.allowed_calling_aets,
+                 "calling AE titles allowed to send, repeatable or comma-separated "
+                 "(default: any); others are rejected at association")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  cmd.add_option("--max-associations", scp.max_associations,
+                 "associations served at once (default 32)");
+  cmd.add_option("--idle-timeout", scp.idle_timeout_s,
+                 "seconds without a message before an association is aborted (default 60)");
 }
 
 int Run(int argc, char** argv) {
@@ -76,6 +96,18 @@ int Run(int argc, char** argv) {
 
   AccessArgs access;
   AddAccessOptions(*mount_cmd, access);
+  ScpOptions mount_scp;
+  mount_scp.port = 0;  // 0: no SCP in the mount
+  AddScpOptions(*mount_cmd, mount_scp, false);
+
+  ScpOptions scp;
+  std::string scp_archive;
+  auto* scp_cmd = app.add_subcommand(
+      "scp",
+      "Receive DICOM over the network into ARCHIVE (created if missing): a Storage SCP with "
+      "C-ECHO, in the foreground until SIGINT/SIGTERM. It is the archive's writer meanwhile.");
+  scp_cmd->add_option("ARCHIVE", scp_archive, "archive folder")->required();
+  AddScpOptions(*scp_cmd, scp, true);
 
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
@@ -87,6 +119,16 @@ int Run(int argc, char** argv) {
   cache_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
   auto* status_cmd = app.add_subcommand("status", "Counts of patients, studies, series, instances");
   status_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+
+  BackupArgs backup;
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "Consistent copy of ARCHIVE into DEST (a new archive), also while it is mounted and "
+      "receiving: catalog checkpoint, blobs hard-linked when on the same filesystem");
+  backup_cmd->add_option("ARCHIVE", backup.archive, "archive folder")->required();
+  backup_cmd->add_option("DEST", backup.dest, "new folder (must not exist, or be empty)")
+      ->required();
+  backup_cmd->add_flag("--copy", backup.copy, "copy every file, never hard-link");
 
   SynthArgs synth;
   auto* synth_cmd = app.add_subcommand("synth", "Write the synthetic DICOM test set to OUT_DIR");
@@ -111,13 +153,21 @@ int Run(int argc, char** argv) {
       std::cerr << "dcmfs mount: " << applied.message() << "\n";
       return kExitFailure;
     }
+    if (mount_scp.port != 0) {
+      std::error_code ec;
+      mount.start_services =
+          ScpMountHook(std::filesystem::absolute(mount.archive_root, ec).lexically_normal(),
+                       mount_scp);
+    }
     return Mount(mount);
   }
+  if (*scp_cmd) return RunScpForeground(scp_archive, scp);
   if (*reindex_cmd) return Reindex(archive);
   if (*verify_cmd) return Verify(archive);
   if (*cache_cmd) return CacheStats(archive);
   if (*status_cmd) return ShowStatus(archive);
   if (*synth_cmd) return Synth(synth);
+  if (*backup_cmd) return RunBackup(backup);
   return kExitFailure;
 }
 
