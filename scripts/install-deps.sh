@@ -8,7 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3
   libdcmtk-dev dcmtk
   librocksdb-dev libzstd-dev zstd libssl-dev
-  libopenjp2-7-dev libturbojpeg0-dev libpng-dev
+  libopenjp2-7-dev libturbojpeg0-dev libpng-dev libwebp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   clang libclang-rt-14-dev
