@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "tools/commands.h"
+#include "tools/bagit_export.h"
 #include "tools/mount_args.h"
 #include "tools/operations.h"
 #include "tools/receive_service.h"
@@ -130,6 +131,28 @@ int Run(int argc, char** argv) {
       ->required();
   backup_cmd->add_flag("--copy", backup.copy, "copy every file, never hard-link");
 
+  BagitExportArgs bag;
+  bool bagit = false;
+  auto* export_cmd = app.add_subcommand(
+      "export",
+      "Write a BagIt 1.0 bag of ARCHIVE (or of the patients, studies, series selected) into "
+      "DEST: data/<patient>/<study>/<series>/, manifest-sha256.txt, tagmanifest-sha256.txt, "
+      "bag-info.txt. `cd DEST && sha256sum -c manifest-sha256.txt` checks it.");
+  export_cmd->add_option("ARCHIVE", bag.archive, "archive folder")->required();
+  export_cmd->add_option("DEST", bag.dest, "new folder (must not exist, or be empty)")->required();
+  export_cmd->add_flag("--bagit", bagit, "BagIt 1.0 (the only format; may be left out)");
+  export_cmd->add_flag("--anonymized", bag.anonymized,
+                       "export the de-identified files of /anonymized instead of the originals");
+  export_cmd->add_option("--patient", bag.patients, "PatientID or patient folder name (repeatable)")
+      ->allow_extra_args(false);
+  export_cmd->add_option("--study", bag.studies,
+                         "StudyInstanceUID, AccessionNumber or study folder name (repeatable)")
+      ->allow_extra_args(false);
+  export_cmd->add_option("--series", bag.series,
+                         "SeriesInstanceUID or series folder name (repeatable)")
+      ->allow_extra_args(false);
+  export_cmd->add_option("--description", bag.description, "External-Description of bag-info.txt");
+
   SynthArgs synth;
   auto* synth_cmd = app.add_subcommand("synth", "Write the synthetic DICOM test set to OUT_DIR");
   synth_cmd->add_option("OUT_DIR", synth.out_dir, "output folder")->required();
@@ -168,6 +191,7 @@ int Run(int argc, char** argv) {
   if (*status_cmd) return ShowStatus(archive);
   if (*synth_cmd) return Synth(synth);
   if (*backup_cmd) return RunBackup(backup);
+  if (*export_cmd) return RunExportBagit(bag);
   return kExitFailure;
 }
 
