@@ -1,0 +1,321 @@
+// Marching cubes over a padded, streamed volume; see isosurface.h.
+//
+// Passes per slab of cube layers [c0, c1) (layer c joins slices c and c+1;
+// layers -1 and dims[2]-1 touch the padding planes):
+//   1. load a plane (slice) into a buffer padded by one NaN voxel per side and
+//      mark the voxels at or above the threshold;
+//   2. create a vertex on every x and y edge of the plane that changes sign,
+//      and on every z edge between the two planes of the layer;
+//   3. walk the cubes of the layer, look the case up and emit triangles whose
+//      corners are the ids of step 2.
+// Edge vertices of a slab's top plane belong to the next slab ("ghosts");
+// both slabs create them in the same scan order, so the merge maps the n-th
+// ghost of slab s to the n-th vertex of slab s+1 without a search.
+#include "mesh/isosurface.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/check.h"
+#include "mesh/internal/cube_table.h"
+
+namespace dcmfs::mesh {
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint32_t kGhost = 0x80000000u;
+constexpr double kEdgeEps = 1e-3;
+
+struct SlabResult {
+  std::vector<Vec3f> vertices;
+  std::vector<Triangle> triangles;  // kGhost | n: the n-th vertex of the next slab
+  uint32_t boundary_count = 0;      // vertices [0, n) lie on the slab's first plane
+  uint32_t ghost_count = 0;
+};
+
+// Where the id of cube edge e lives: plane 0/1 (bottom/top) x- or y-edge
+// arrays, or the layer's z-edge array, at cell offset dx + dy * Nx.
+struct EdgeSlot {
+  uint8_t kind;  // 0: x edge, 1: y edge, 2: z edge
+  uint8_t plane;
+  int dx, dy;
+};
+
+EdgeSlot SlotOf(int e) {
+  const int axis = e / 4, u = e & 1, v = (e >> 1) & 1;
+  if (axis == 0) return {0, uint8_t(v), 0, u};  // (i, j+u, k+v)
+  if (axis == 1) return {1, uint8_t(u), v, 0};  // (i+v, j, k+u)
+  return {2, 0, u, v};                          // (i+u, j+v, k)
+}
+
+class SlabWorker {
+ public:
+  SlabWorker(const ScalarField& field, double threshold, bool flip)
+      : field_(field),
+        threshold_(threshold),
+        flip_(flip),
+        nx_(field.dims[0] + 2),
+        ny_(field.dims[1] + 2),
+        dense_(size_t(field.dims[0] * field.dims[1])) {
+    const size_t cells = size_t(nx_ * ny_);
+    for (int p = 0; p < 2; ++p) {
+      values_[p].resize(cells);
+      inside_[p].resize(cells);
+      xid_[p].resize(cells);
+      yid_[p].resize(cells);
+    }
+    zid_.resize(cells);
+  }
+
+  Status Run(int64_t c0, int64_t c1, SlabResult& out) {
+    RETURN_IF_ERROR(LoadPlane(c0, 0));
+    PlaneVertices(c0, 0, /*ghost=*/false, out);
+    out.boundary_count = uint32_t(out.vertices.size());
+    for (int64_t layer = c0; layer < c1; ++layer) {
+      RETURN_IF_ERROR(LoadPlane(layer + 1, 1));
+      PlaneVertices(layer + 1, 1, /*ghost=*/layer + 1 == c1, out);
+      ZVertices(layer, out);
+      Cubes(out);
+      std::swap(values_[0], values_[1]);
+      std::swap(inside_[0], inside_[1]);
+      std::swap(xid_[0], xid_[1]);
+      std::swap(yid_[0], yid_[1]);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status LoadPlane(int64_t k, int p) {
+    std::vector<float>& v = values_[p];
+    std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
+    if (k >= 0 && k < field_.dims[2]) {
+      RETURN_IF_ERROR(field_.slice(k, dense_));
+      const int64_t w = field_.dims[0];
+      for (int64_t j = 0; j < field_.dims[1]; ++j) {
+        std::copy_n(dense_.begin() + j * w, w, v.begin() + (j + 1) * nx_ + 1);
+      }
+    }
+    const float t = float(threshold_);
+    for (size_t c = 0; c < v.size(); ++c) inside_[p][c] = v[c] >= t;  // NaN: outside
+    return Status::Ok();
+  }
+
+  uint32_t AddVertex(double i, double j, double k, bool ghost, SlabResult& out) {
+    if (ghost) return kGhost | out.ghost_count++;
+    const auto p = ApplyAffine(field_.ijk_to_lps, i, j, k);
+    out.vertices.push_back({float(p[0]), float(p[1]), float(p[2])});
+    return uint32_t(out.vertices.size() - 1);
+  }
+
+  // Where along an edge from value a to value b the threshold is crossed.
+  double EdgeT(float a, float b) const {
+    if (std::isnan(a) || std::isnan(b)) return 0.5;  // padding: the voxel's own extent
+    const double t = (threshold_ - a) / (double(b) - a);
+    return std::clamp(t, kEdgeEps, 1 - kEdgeEps);
+  }
+
+  void PlaneVertices(int64_t k, int p, bool ghost, SlabResult& out) {
+    const std::vector<float>& v = values_[p];
+    const std::vector<uint8_t>& in = inside_[p];
+    std::fill(xid_[p].begin(), xid_[p].end(), kNone);
+    std::fill(yid_[p].begin(), yid_[p].end(), kNone);
+    for (int64_t J = 0; J < ny_; ++J) {
+      for (int64_t I = 0; I < nx_; ++I) {
+        const int64_t c = J * nx_ + I;
+        if (I + 1 < nx_ && in[c] != in[c + 1]) {
+          const double t = EdgeT(v[c], v[c + 1]);
+          xid_[p][c] = AddVertex(double(I - 1) + t, double(J - 1), double(k), ghost, out);
+        }
+        if (J + 1 < ny_ && in[c] != in[c + nx_]) {
+          const double t = EdgeT(v[c], v[c + nx_]);
+          yid_[p][c] = AddVertex(double(I - 1), double(J - 1) + t, double(k), ghost, out);
+        }
+      }
+    }
+  }
+
+  void ZVertices(int64_t layer, SlabResult& out) {
+    std::fill(zid_.begin(), zid_.end(), kNone);
+    for (int64_t c = 0; c < nx_ * ny_; ++c) {
+      if (inside_[0][c] == inside_[1][c]) continue;
+      const double t = EdgeT(values_[0][c], values_[1][c]);
+      zid_[c] = AddVertex(double(c % nx_ - 1), double(c / nx_ - 1), double(layer) + t, false, out);
+    }
+  }
+
+  uint32_t EdgeId(int e, int64_t cell) const {
+    const EdgeSlot& s = slots_[e];
+    const int64_t c = cell + s.dx + s.dy * nx_;
+    const uint32_t id = s.kind == 0 ? xid_[s.plane][c] : s.kind == 1 ? yid_[s.plane][c] : zid_[c];
+    CHECK(id != kNone) << "cube edge " << e << " has no vertex";
+    return id;
+  }
+
+  void Cubes(SlabResult& out) {
+    const internal::CubeTable& table = internal::GetCubeTable();
+    const uint8_t* b = inside_[0].data();
+    const uint8_t* t = inside_[1].data();
+    const int64_t nx = nx_;
+    for (int64_t J = 0; J + 1 < ny_; ++J) {
+      for (int64_t I = 0; I + 1 < nx_; ++I) {
+        const int64_t c = J * nx + I;
+        const int mask = b[c] | b[c + 1] << 1 | b[c + nx] << 2 | b[c + nx + 1] << 3 | t[c] << 4 |
+                         t[c + 1] << 5 | t[c + nx] << 6 | t[c + nx + 1] << 7;
+        if (mask == 0 || mask == 255) continue;
+        const int bits = FaceBits(mask, table.ambiguous_faces[mask], c);
+        const internal::CubeCase& cc = table.cases[mask | bits << 8];
+        for (int tri = 0; tri < cc.triangle_count; ++tri) {
+          const uint8_t* e = &cc.edges[3 * tri];
+          Triangle tr{EdgeId(e[0], c), EdgeId(e[1], c), EdgeId(e[2], c)};
+          if (flip_) std::swap(tr[1], tr[2]);
+          out.triangles.push_back(tr);
+        }
+      }
+    }
+  }
+
+  // Ambiguous faces: connected when the face-centre average reaches the
+  // threshold. Both cubes of a face sum the same corners in the same order.
+  int FaceBits(int mask, uint8_t ambiguous, int64_t cell) const {
+    (void)mask;
+    int bits = 0;
+    for (int f = 0; f < 6; ++f) {
+      if (!((ambiguous >> f) & 1)) continue;
+      float sum = 0;
+      for (uint8_t corner : internal::FaceCorners(f)) {
+        const int x = corner & 1, y = (corner >> 1) & 1, z = (corner >> 2) & 1;
+        sum += values_[z][cell + x + y * nx_];
+      }
+      if (sum >= 4 * float(threshold_)) bits |= 1 << f;
+    }
+    return bits;
+  }
+
+  const ScalarField& field_;
+  const double threshold_;
+  const bool flip_;
+  const int64_t nx_, ny_;  // padded plane size
+  std::vector<float> dense_;
+  std::vector<float> values_[2];
+  std::vector<uint8_t> inside_[2];
+  std::vector<uint32_t> xid_[2], yid_[2], zid_;
+  std::array<EdgeSlot, 12> slots_ = [] {
+    std::array<EdgeSlot, 12> s{};
+    for (int e = 0; e < 12; ++e) s[e] = SlotOf(e);
+    return s;
+  }();
+};
+
+double Determinant3(const Affine& m) {
+  return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) +
+         m[2] * (m[4] * m[9] - m[5] * m[8]);
+}
+
+TriangleMesh Merge(std::vector<SlabResult>& slabs) {
+  TriangleMesh mesh;
+  std::vector<uint32_t> offset(slabs.size() + 1, 0);
+  size_t triangles = 0;
+  for (size_t s = 0; s < slabs.size(); ++s) {
+    offset[s + 1] = offset[s] + uint32_t(slabs[s].vertices.size());
+    triangles += slabs[s].triangles.size();
+    if (s + 1 < slabs.size()) {
+      CHECK(slabs[s].ghost_count == slabs[s + 1].boundary_count)
+          << "slab " << s << ": " << slabs[s].ghost_count << " ghosts vs "
+          << slabs[s + 1].boundary_count;
+    }
+  }
+  mesh.vertices.reserve(offset.back());
+  mesh.triangles.reserve(triangles);
+  for (size_t s = 0; s < slabs.size(); ++s) {
+    SlabResult& r = slabs[s];
+    mesh.vertices.insert(mesh.vertices.end(), r.vertices.begin(), r.vertices.end());
+    for (Triangle t : r.triangles) {
+      for (uint32_t& v : t) v = (v & kGhost) ? offset[s + 1] + (v & ~kGhost) : offset[s] + v;
+      mesh.triangles.push_back(t);
+    }
+    r = SlabResult();  // release as we go: peak stays near one copy of the mesh
+  }
+  return mesh;
+}
+
+}  // namespace
+
+std::array<double, 3> ApplyAffine(const Affine& m, double i, double j, double k) {
+  return {m[0] * i + m[1] * j + m[2] * k + m[3], m[4] * i + m[5] * j + m[6] * k + m[7],
+          m[8] * i + m[9] * j + m[10] * k + m[11]};
+}
+
+Result<TriangleMesh> ExtractIsosurface(const ScalarField& field, const IsosurfaceOptions& options) {
+  const auto& d = field.dims;
+  if (d[0] <= 0 || d[1] <= 0 || d[2] <= 0) {
+    return Status::InvalidArgument("isosurface: empty volume");
+  }
+  if (d[0] * d[1] > (int64_t{1} << 28) || d[2] > (int64_t{1} << 24)) {
+    return Status::InvalidArgument("isosurface: volume too large");
+  }
+  if (!field.slice) return Status::InvalidArgument("isosurface: no slice source");
+  const double det = Determinant3(field.ijk_to_lps);
+  if (!std::isfinite(det) || std::abs(det) < 1e-12) {
+    return Status::InvalidArgument("isosurface: singular voxel-to-patient matrix");
+  }
+  // Cube layers -1 .. d[2]-1 (padding on both ends), split into slabs.
+  const int64_t layers = d[2] + 1;
+  const int64_t per_slab = std::max<int64_t>(1, options.slab_slices);
+  const int64_t slab_count = (layers + per_slab - 1) / per_slab;
+  std::vector<SlabResult> slabs(static_cast<size_t>(slab_count));
+  int threads = options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
+  threads = int(std::clamp<int64_t>(threads, 1, slab_count));
+
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  Status error;
+  auto work = [&] {
+    SlabWorker worker(field, options.threshold, det < 0);
+    for (int64_t s; !failed && (s = next++) < slab_count;) {
+      const int64_t c0 = -1 + s * per_slab;
+      const int64_t c1 = std::min(c0 + per_slab, d[2]);
+      Status st = worker.Run(c0, c1, slabs[size_t(s)]);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.exchange(true)) error = st;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (failed) return error;
+  const uint64_t vertices = [&] {
+    uint64_t n = 0;
+    for (const SlabResult& r : slabs) n += r.vertices.size();
+    return n;
+  }();
+  if (vertices >= kGhost) return Status::Unsupported("isosurface: more than 2^31 vertices");
+  return Merge(slabs);
+}
+
+ScalarField DenseField(std::span<const float> values, std::array<int64_t, 3> dims,
+                       const Affine& ijk_to_lps) {
+  ScalarField f;
+  f.dims = dims;
+  f.ijk_to_lps = ijk_to_lps;
+  f.slice = [values, dims](int64_t k, std::span<float> out) -> Status {
+    const size_t n = size_t(dims[0] * dims[1]);
+    if (out.size() != n || values.size() < n * size_t(k + 1)) {
+      return Status::InvalidArgument("dense field: slice out of range");
+    }
+    std::copy_n(values.begin() + n * size_t(k), n, out.begin());
+    return Status::Ok();
+  };
+  return f;
+}
+
+}  // namespace dcmfs::mesh
