@@ -78,7 +78,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   } else {
     derived = std::make_unique<DerivedFiles>(options.derived, nullptr);
   }
-  RegisterBuiltinProviders(*derived);
+  RegisterBuiltinProviders(*derived, options.iiif);
   return std::make_unique<Filesystem>(options, std::move(catalog).value(),
                                       std::move(blobs).value(), std::move(derived),
                                       ArchiveSecretOrEmpty(options));

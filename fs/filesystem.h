@@ -46,6 +46,7 @@
 #include "codecs/deidentify.h"
 #include "fs/anonymized/anon_tree.h"
 #include "fs/derived/derived_files.h"
+#include "fs/iiif/iiif_providers.h"
 #include "fs/internal/inode_table.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
@@ -86,6 +87,10 @@ struct FilesystemOptions {
   std::optional<uint32_t> identified_uid;   // default: `uid`
   std::optional<uint32_t> identified_gid;   // default: `gid`
   uint32_t identified_mode = 0555;
+
+  // --- IIIF (fs/iiif/iiif_providers.h): the URL base of info.json ids and
+  // manifests (`-o iiif_base=URL`), and the bounds of its pixel caches.
+  IiifOptions iiif;
 };
 
 struct Attr {

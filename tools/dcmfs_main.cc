@@ -80,7 +80,9 @@ int Run(int argc, char** argv) {
   mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground");
   mount_cmd->add_flag("-d,--debug", mount.debug, "trace FUSE requests (implies -f)");
   mount_cmd->add_option("-o", mount.fuse_options,
-                        "options for libfuse/the kernel: allow_other, max_read=N, ...")
+                        "options for libfuse/the kernel: allow_other, max_read=N, ...; and "
+                        "iiif_base=URL (where the mount root is published; default "
+                        "http://localhost)")
       ->allow_extra_args(false);  // one value per -o, so positionals may follow
   mount_cmd->add_flag("-s,--single-threaded", mount.single_threaded, "one worker thread");
   mount_cmd->add_option("--max-idle-threads", mount.max_idle_threads, "idle FUSE workers kept");
@@ -172,6 +174,7 @@ int Run(int argc, char** argv) {
     mount.fs.uid = getuid();
     mount.fs.gid = getgid();
     Status applied = ApplyAccessArgs(access, mount.fs);
+    if (applied.ok()) applied = TakeDcmfsMountOptions(mount.fuse_options, mount.fs);
     if (!applied.ok()) {
       std::cerr << "dcmfs mount: " << applied.message() << "\n";
       return kExitFailure;

@@ -124,4 +124,33 @@ Status ApplyAccessArgs(const AccessArgs& args, FilesystemOptions& fs) {
   return Status::Ok();
 }
 
+Status TakeDcmfsMountOptions(std::vector<std::string>& fuse_options, FilesystemOptions& fs) {
+  std::vector<std::string> kept;
+  for (const std::string& list : fuse_options) {
+    std::string rest;  // what libfuse still gets from this -o value
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      const std::string item = list.substr(start, end - start);
+      if (item.rfind("iiif_base=", 0) == 0) {
+        std::string base = item.substr(10);
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        if ((base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) ||
+            base.find_first_of("\n\r ") != std::string::npos) {
+          return Status::InvalidArgument("-o iiif_base: not an http(s) URL: " + item.substr(10));
+        }
+        fs.iiif.base = base;
+      } else if (!item.empty()) {
+        if (!rest.empty()) rest.push_back(',');
+        rest += item;
+      }
+      start = end + 1;
+    }
+    if (!rest.empty()) kept.push_back(rest);
+  }
+  fuse_options = std::move(kept);
+  return Status::Ok();
+}
+
 }  // namespace dcmfs::tools

@@ -34,4 +34,12 @@ std::string AnonOptionNames();
 // mode are dropped: the mount is read-only.
 Status ApplyAccessArgs(const AccessArgs& args, FilesystemOptions& fs);
 
+// Takes dcmfs's own entries out of the `-o` values (which otherwise go to
+// libfuse, e.g. "allow_other,iiif_base=https://host/prefix"):
+//   iiif_base=URL  the scheme, host and path under which the mount root is
+//                  published (info.json ids, manifests); default
+//                  http://localhost. A trailing '/' is dropped.
+// InvalidArgument when the URL is not http(s):// or holds a newline.
+Status TakeDcmfsMountOptions(std::vector<std::string>& fuse_options, FilesystemOptions& fs);
+
 }  // namespace dcmfs::tools

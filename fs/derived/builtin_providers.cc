@@ -6,8 +6,9 @@
 
 namespace dcmfs {
 
-void RegisterBuiltinProviders(DerivedFiles& derived) {
+void RegisterBuiltinProviders(DerivedFiles& derived, const IiifOptions& iiif) {
   derived.Register(std::make_unique<Sha256SumsProvider>());
+  RegisterIiifProviders(derived, iiif);
 }
 
 }  // namespace dcmfs

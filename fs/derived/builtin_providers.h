@@ -2,9 +2,10 @@
 #pragma once
 
 #include "fs/derived/derived_files.h"
+#include "fs/iiif/iiif_providers.h"
 
 namespace dcmfs {
 
-void RegisterBuiltinProviders(DerivedFiles& derived);
+void RegisterBuiltinProviders(DerivedFiles& derived, const IiifOptions& iiif = IiifOptions());
 
 }  // namespace dcmfs
