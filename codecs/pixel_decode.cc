@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "codecs/internal/pixel_charls.h"
 #include "codecs/internal/pixel_color.h"
 #include "codecs/internal/pixel_dcmtk_codecs.h"
 #include "codecs/internal/pixel_deflate.h"
@@ -36,6 +37,10 @@ constexpr uint64_t kJ2kThreadedPixels = 2048 * 2048;
 enum class Path { kNative, kDcmtk, kOpenJpeg, kDeflatedFrames };
 
 constexpr char kRleUid[] = "1.2.840.10008.1.2.5";
+
+bool IsJpegLs(const std::string& ts) {
+  return ts == "1.2.840.10008.1.2.4.80" || ts == "1.2.840.10008.1.2.4.81";
+}
 
 bool IsNativeSyntax(const std::string& ts) {
   return ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" ||
@@ -66,6 +71,9 @@ class PixelDecoderImpl : public PixelDecoder {
         raw = InflateNative(bytes);
       } else if (path_ == Path::kDcmtk && a.bits_allocated == 1 && src_.ts_uid == kRleUid) {
         raw = codecs_internal::DecodeBitPackedRle(a, bytes);
+      } else if (path_ == Path::kDcmtk && IsJpegLs(src_.ts_uid) &&
+                 codecs_internal::HaveCharls()) {
+        raw = codecs_internal::DecodeWithCharls(a, bytes);
       } else if (path_ == Path::kDcmtk) {
         raw = codecs_internal::DecodeWithDcmtk(a, src_.ts_uid, bytes);
       } else {

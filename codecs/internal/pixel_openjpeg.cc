@@ -64,8 +64,10 @@ struct ImageDeleter {
 
 bool IsJp2(std::span<const uint8_t> f) { return f.size() > 2 && !(f[0] == 0xFF && f[1] == 0x4F); }
 
-// Copies the decoded components into an interleaved RawFrame.
-Result<RawFrame> Interleave(const PixelAttributes& a, const opj_image_t& image) {
+// The codestream must describe the image the dataset does; checked after
+// the header and before decoding, so a lying header cannot make OpenJPEG
+// allocate more than the dataset's frame size.
+Status CheckGeometry(const PixelAttributes& a, const opj_image_t& image) {
   const unsigned comps = a.samples;
   if (image.numcomps < comps) {
     return Status::DataLoss("JPEG 2000 frame has " + std::to_string(image.numcomps) +
@@ -73,12 +75,22 @@ Result<RawFrame> Interleave(const PixelAttributes& a, const opj_image_t& image) 
   }
   for (unsigned c = 0; c < comps; ++c) {
     const opj_image_comp_t& comp = image.comps[c];
-    if (comp.w != a.columns || comp.h != a.rows || comp.data == nullptr) {
+    if (comp.w != a.columns || comp.h != a.rows) {
       return Status::DataLoss("JPEG 2000 component " + std::to_string(c) + " is " +
                               std::to_string(comp.w) + "x" + std::to_string(comp.h) +
                               ", the image is " + std::to_string(a.columns) + "x" +
                               std::to_string(a.rows) + " (subsampled components unsupported)");
     }
+  }
+  return Status::Ok();
+}
+
+// Copies the decoded components into an interleaved RawFrame.
+Result<RawFrame> Interleave(const PixelAttributes& a, const opj_image_t& image) {
+  const unsigned comps = a.samples;
+  RETURN_IF_ERROR(CheckGeometry(a, image));
+  for (unsigned c = 0; c < comps; ++c) {
+    if (image.comps[c].data == nullptr) return Status::DataLoss("JPEG 2000 component not decoded");
   }
   RawFrame raw;
   raw.bytes_per_sample = a.bits_allocated <= 8 ? 1 : a.bits_allocated <= 16 ? 2 : 4;
@@ -143,6 +155,7 @@ Result<RawFrame> DecodeWithOpenJpeg(const PixelAttributes& a, std::span<const ui
     return Status::DataLoss("JPEG 2000 header: " + error);
   }
   std::unique_ptr<opj_image_t, ImageDeleter> image(image_ptr);
+  RETURN_IF_ERROR(CheckGeometry(a, *image));
   if (!opj_decode(codec.get(), stream.get(), image.get()) ||
       !opj_end_decompress(codec.get(), stream.get())) {
     return Status::DataLoss("JPEG 2000 decode: " + error);
