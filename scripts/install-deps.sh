@@ -19,6 +19,8 @@ PACKAGES=(
   dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
   nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle
   libcurl4-openssl-dev zip unzip
+  # .zip archives given to dcmfs ingest
+  libzip-dev
 )
 
 missing=()

@@ -17,6 +17,7 @@
 #include "index/derived_cache.h"
 #include "index/ingest.h"
 #include "index/maintenance.h"
+#include "tools/ingest_sources.h"
 
 namespace dcmfs::tools {
 namespace {
@@ -117,11 +118,17 @@ int Ingest(const IngestArgs& args) {
   IngestOptions options;
   options.threads = args.threads > 0 ? args.threads
                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Zip archives and DICOMDIR media are expanded first (tools/ingest_sources.h).
+  Result<IngestSources> sources = IngestSources::Prepare(args.paths, layout.tmp());
+  if (!sources.ok()) return Fail(sources.status().WithContext("reading zip archives"));
   ProgressBar bar(args.progress && isatty(STDERR_FILENO));
-  Result<IngestReport> report = IngestPaths(**catalog, **blobs, quarantine, args.paths, options,
+  Result<IngestReport> report = IngestPaths(**catalog, **blobs, quarantine, sources->paths(),
+                                            options,
                                             [&](const IngestProgress& p) { bar.Update(p); });
   bar.Finish();
   if (!report.ok()) return Fail(report.status().WithContext("ingest"));
+  sources->Annotate(*report);
+  if (!sources->Summary().empty()) std::cout << sources->Summary() << "\n";
   dcmfs::Status flushed = (*catalog)->Flush();
   if (!flushed.ok()) return Fail(flushed.WithContext("flushing the catalog"));
   PrintIngestReport(*report);
