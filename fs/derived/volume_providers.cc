@@ -1,0 +1,223 @@
+#include "fs/derived/volume_providers.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "base/log.h"
+#include "codecs/image_header.h"
+#include "codecs/pixel_decode.h"
+#include "codecs/sha256.h"
+#include "fs/derived/derived_files.h"
+#include "recon/nifti.h"
+
+namespace dcmfs {
+namespace {
+
+constexpr uint64_t kFirstPrefix = 64 * 1024;
+constexpr char kNiftiStem[] = "series";
+
+// The header of one instance from the shortest prefix that reaches Pixel
+// Data (most files: one 64 KiB read).
+Result<ImageHeader> ReadHeader(const BlobStore& blobs, const Digest& digest) {
+  ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs.Open(digest));
+  const uint64_t size = reader->size();
+  std::vector<uint8_t> prefix(std::min(size, kFirstPrefix));
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t got, reader->ReadAt(0, prefix));
+    if (got != prefix.size()) return Status::DataLoss("blob shorter than its size");
+    ASSIGN_OR_RETURN(ImageHeaderOrMore r, ParseImageHeader(prefix, size));
+    if (r.header) return std::move(*r.header);
+    if (r.need_bytes <= prefix.size()) return Status::Internal("header parse made no progress");
+    prefix.resize(r.need_bytes);
+  }
+}
+
+// The plan content keeps the parsed plan beside its bytes, so readers of
+// the in-memory copy do not parse the JSON again.
+class PlanContent final : public DerivedContent {
+ public:
+  explicit PlanContent(std::shared_ptr<const SeriesPlan> plan)
+      : plan_(std::move(plan)), bytes_(SerializePlan(*plan_)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override {
+    return StringContent(bytes_).ReadAt(offset, out);
+  }
+  const std::shared_ptr<const SeriesPlan>& plan() const { return plan_; }
+
+ private:
+  std::shared_ptr<const SeriesPlan> plan_;
+  std::string bytes_;
+};
+
+class NiftiContent final : public DerivedContent {
+ public:
+  explicit NiftiContent(std::shared_ptr<VolumeReader> reader) : reader_(std::move(reader)) {}
+  uint64_t size() const override { return reader_->size(); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override {
+    return reader_->ReadAt(offset, out);
+  }
+  // The reader's frame LRU is bounded separately; count it so the derived
+  // files' LRU drops idle readers (and their frames).
+  uint64_t memory_bytes() const override { return kReaderCacheBytes; }
+  static constexpr uint64_t kReaderCacheBytes = 32ull << 20;
+
+ private:
+  std::shared_ptr<VolumeReader> reader_;
+};
+
+// "series_e2.nii" -> "_e2" when the plan has that volume.
+std::optional<size_t> VolumeIndex(const SeriesPlan& plan, std::string_view name,
+                                  std::string_view ext) {
+  const std::string stem = kNiftiStem;
+  if (name.size() < stem.size() + ext.size() || name.substr(0, stem.size()) != stem ||
+      name.substr(name.size() - ext.size()) != ext) {
+    return std::nullopt;
+  }
+  const std::string_view suffix = name.substr(stem.size(), name.size() - stem.size() - ext.size());
+  for (size_t i = 0; i < plan.volumes.size(); ++i) {
+    if (plan.volumes[i].suffix == suffix) return i;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> VolumeNames(const SeriesContext& ctx, std::string_view ext) {
+  auto plan = SeriesPlanFor(ctx);
+  if (!plan.ok()) return {};
+  std::vector<std::string> out;
+  for (const VolumePlan& v : (*plan)->volumes) out.push_back(kNiftiStem + v.suffix + std::string(ext));
+  return out;
+}
+
+// A name looked up before the plan exists (e.g. `cat series.nii` first)
+// needs the plan to be matched; series without volumes match nothing.
+std::optional<std::string> MatchVolume(const SeriesContext& ctx, std::string_view name,
+                                       std::string_view ext) {
+  if (name.rfind(kNiftiStem, 0) != 0 || name.size() < ext.size() ||
+      name.substr(name.size() - ext.size()) != ext || name.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto plan = SeriesPlanFor(ctx);
+  if (!plan.ok()) return std::nullopt;
+  auto index = VolumeIndex(**plan, name, ext);
+  if (!index) return std::nullopt;
+  return (*plan)->volumes[*index].suffix.empty() ? std::string("-") : (*plan)->volumes[*index].suffix;
+}
+
+std::optional<size_t> IndexFromParams(const SeriesPlan& plan, std::string_view params) {
+  const std::string_view suffix = params == "-" ? std::string_view() : params;
+  for (size_t i = 0; i < plan.volumes.size(); ++i) {
+    if (plan.volumes[i].suffix == suffix) return i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const SeriesPlan>> SeriesPlanFor(const SeriesContext& ctx) {
+  if (ctx.derived == nullptr) return Status::Internal("volume plan: no derived-file registry");
+  ASSIGN_OR_RETURN(std::shared_ptr<DerivedContent> content,
+                   ctx.derived->GetByKind(ctx, kVolumePlanKind, ""));
+  if (auto* p = dynamic_cast<const PlanContent*>(content.get())) return p->plan();
+  // From the persistent cache: bytes only.
+  std::string bytes(content->size(), '\0');
+  ASSIGN_OR_RETURN(size_t n, content->ReadAt(0, std::span<uint8_t>(
+                                                    reinterpret_cast<uint8_t*>(bytes.data()),
+                                                    bytes.size())));
+  bytes.resize(n);
+  ASSIGN_OR_RETURN(SeriesPlan plan, DeserializePlan(bytes));
+  return std::shared_ptr<const SeriesPlan>(std::make_shared<SeriesPlan>(std::move(plan)));
+}
+
+FrameSource BlobFrameSource(const BlobStore* blobs, std::shared_ptr<const SeriesPlan> plan) {
+  auto index = std::make_shared<std::map<std::string, size_t>>();
+  for (size_t i = 0; i < plan->keys.size(); ++i) (*index)[plan->keys[i]] = i;
+  return [blobs, plan, index](const std::string& key, uint32_t frame) -> Result<DecodedFrame> {
+    auto it = index->find(key);
+    std::optional<Digest> digest = DigestFromHex(key);
+    if (it == index->end() || !digest) return Status::NotFound("volume: unknown instance " + key);
+    const PixelStorage& s = plan->storage[it->second];
+    if (s.native && s.samples == 1) {
+      const ImageHeader h = NativeHeaderOf(s);
+      const uint64_t fb = NativeFrameBytes(h);
+      ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs->Open(*digest));
+      std::vector<uint8_t> raw(fb);
+      ASSIGN_OR_RETURN(size_t got, reader->ReadAt(s.pixel_data_offset + frame * fb, raw));
+      if (got != fb) return Status::DataLoss("volume: pixel data of " + key + " truncated");
+      return DecodeNativeFrame(h, raw);
+    }
+    ASSIGN_OR_RETURN(std::string bytes, blobs->ReadAll(*digest));
+    std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    ASSIGN_OR_RETURN(std::unique_ptr<PixelDecoder> decoder, PixelDecoder::Open(span));
+    return decoder->Decode(frame);
+  };
+}
+
+Result<std::shared_ptr<VolumeReader>> OpenSeriesVolume(const SeriesContext& ctx, size_t index) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const SeriesPlan> plan, SeriesPlanFor(ctx));
+  if (index >= plan->volumes.size()) return Status::NotFound("no such volume in the series");
+  VolumeReaderOptions options;
+  options.cache_bytes = NiftiContent::kReaderCacheBytes;
+  return std::make_shared<VolumeReader>(plan, index, BlobFrameSource(ctx.blobs, plan), options);
+}
+
+Result<std::shared_ptr<DerivedContent>> VolumePlanProvider::Produce(
+    const SeriesContext& ctx, std::string_view /*params*/) const {
+  std::vector<std::pair<Digest, bool>> digests;
+  RETURN_IF_ERROR(ctx.catalog->ForEachInstanceInSeries(ctx.series.uid, [&](const InstanceRecord& r) {
+    digests.emplace_back(r.digest, r.meta.has_pixel_data && r.meta.rows > 0);
+    return true;
+  }));
+  std::sort(digests.begin(), digests.end());
+  std::vector<PlanInput> inputs;
+  for (const auto& [digest, image] : digests) {
+    if (!image) continue;  // no pixels: nothing to read
+    Result<ImageHeader> header = ReadHeader(*ctx.blobs, digest);
+    if (!header.ok()) {
+      DCMFS_LOG(Warning) << "volume plan: " << ToHex(digest) << ": " << header.status().ToString();
+      continue;
+    }
+    inputs.push_back(PlanInput{ToHex(digest), std::move(*header)});
+  }
+  ASSIGN_OR_RETURN(SeriesPlan plan, PlanVolumes(std::move(inputs)));
+  return std::shared_ptr<DerivedContent>(
+      std::make_shared<PlanContent>(std::make_shared<const SeriesPlan>(std::move(plan))));
+}
+
+std::vector<std::string> NiftiProvider::Names(const SeriesContext& ctx) const {
+  return VolumeNames(ctx, ".nii");
+}
+
+std::optional<std::string> NiftiProvider::Match(const SeriesContext& ctx,
+                                                std::string_view name) const {
+  return MatchVolume(ctx, name, ".nii");
+}
+
+Result<std::shared_ptr<DerivedContent>> NiftiProvider::Produce(const SeriesContext& ctx,
+                                                               std::string_view params) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<const SeriesPlan> plan, SeriesPlanFor(ctx));
+  auto index = IndexFromParams(*plan, params);
+  if (!index) return Status::NotFound("series.nii: no such volume");
+  ASSIGN_OR_RETURN(std::shared_ptr<VolumeReader> reader, OpenSeriesVolume(ctx, *index));
+  return std::shared_ptr<DerivedContent>(std::make_shared<NiftiContent>(std::move(reader)));
+}
+
+std::vector<std::string> SidecarProvider::Names(const SeriesContext& ctx) const {
+  return VolumeNames(ctx, ".json");
+}
+
+std::optional<std::string> SidecarProvider::Match(const SeriesContext& ctx,
+                                                  std::string_view name) const {
+  return MatchVolume(ctx, name, ".json");
+}
+
+Result<std::shared_ptr<DerivedContent>> SidecarProvider::Produce(const SeriesContext& ctx,
+                                                                 std::string_view params) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<const SeriesPlan> plan, SeriesPlanFor(ctx));
+  auto index = IndexFromParams(*plan, params);
+  if (!index) return Status::NotFound("series.json: no such volume");
+  return std::shared_ptr<DerivedContent>(
+      std::make_shared<StringContent>(plan->volumes[*index].sidecar_json));
+}
+
+}  // namespace dcmfs

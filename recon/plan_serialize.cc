@@ -1,0 +1,102 @@
+// SerializePlan / DeserializePlan: JSON (nlohmann), version 1. Slices are
+// flat arrays of 5 numbers so a 1000-slice plan stays small.
+#include <nlohmann/json.hpp>
+
+#include "recon/volume_plan.h"
+
+namespace dcmfs {
+namespace {
+
+constexpr int kVersion = 1;
+using nlohmann::json;
+
+json VolumeToJson(const VolumePlan& v) {
+  json slices = json::array();
+  for (const PlannedSlice& s : v.slices) {
+    slices.push_back({s.instance, s.frame, s.tile, s.slope, s.intercept});
+  }
+  return json{{"suffix", v.suffix},
+              {"dims", {v.nx, v.ny, v.nz, v.nt}},
+              {"samples", v.samples},
+              {"source_type", static_cast<int>(v.source_type)},
+              {"voxel_type", static_cast<int>(v.voxel_type)},
+              {"apply_rescale", v.apply_rescale},
+              {"scl", {v.scl_slope, v.scl_inter}},
+              {"pixdim", v.pixdim},
+              {"affine", v.affine},
+              {"mosaic_cols", v.mosaic_cols},
+              {"slices", std::move(slices)},
+              {"sidecar", v.sidecar_json}};
+}
+
+VolumePlan VolumeFromJson(const json& j) {
+  VolumePlan v;
+  v.suffix = j.at("suffix").get<std::string>();
+  const auto& d = j.at("dims");
+  v.nx = d.at(0).get<uint32_t>();
+  v.ny = d.at(1).get<uint32_t>();
+  v.nz = d.at(2).get<uint32_t>();
+  v.nt = d.at(3).get<uint32_t>();
+  v.samples = j.at("samples").get<uint16_t>();
+  v.source_type = static_cast<SampleType>(j.at("source_type").get<int>());
+  v.voxel_type = static_cast<SampleType>(j.at("voxel_type").get<int>());
+  v.apply_rescale = j.at("apply_rescale").get<bool>();
+  v.scl_slope = j.at("scl").at(0).get<double>();
+  v.scl_inter = j.at("scl").at(1).get<double>();
+  v.pixdim = j.at("pixdim").get<std::array<double, 4>>();
+  v.affine = j.at("affine").get<std::array<std::array<double, 4>, 3>>();
+  v.mosaic_cols = j.at("mosaic_cols").get<uint32_t>();
+  for (const json& s : j.at("slices")) {
+    v.slices.push_back(PlannedSlice{s.at(0).get<uint32_t>(), s.at(1).get<uint32_t>(),
+                                    s.at(2).get<uint32_t>(), s.at(3).get<double>(),
+                                    s.at(4).get<double>()});
+  }
+  v.sidecar_json = j.at("sidecar").get<std::string>();
+  return v;
+}
+
+}  // namespace
+
+std::string SerializePlan(const SeriesPlan& plan) {
+  json volumes = json::array();
+  for (const VolumePlan& v : plan.volumes) volumes.push_back(VolumeToJson(v));
+  json storage = json::array();
+  for (const PixelStorage& p : plan.storage) {
+    storage.push_back({p.native, p.pixel_data_offset, p.bits_allocated, p.bits_stored, p.high_bit,
+                       p.pixel_representation, p.samples, p.rows, p.columns, p.photometric});
+  }
+  json j{{"version", kVersion}, {"keys", plan.keys}, {"skipped", plan.skipped},
+         {"storage", std::move(storage)},
+         {"volumes", std::move(volumes)}};
+  return j.dump();
+}
+
+Result<SeriesPlan> DeserializePlan(std::string_view text) {
+  try {
+    const json j = json::parse(text);
+    if (j.at("version").get<int>() != kVersion) return Status::Corruption("volume plan: version");
+    SeriesPlan plan;
+    plan.keys = j.at("keys").get<std::vector<std::string>>();
+    plan.skipped = j.at("skipped").get<std::vector<std::string>>();
+    for (const json& p : j.at("storage")) {
+      plan.storage.push_back(PixelStorage{
+          p.at(0).get<bool>(), p.at(1).get<uint64_t>(), p.at(2).get<uint16_t>(),
+          p.at(3).get<uint16_t>(), p.at(4).get<uint16_t>(), p.at(5).get<uint16_t>(),
+          p.at(6).get<uint16_t>(), p.at(7).get<uint32_t>(), p.at(8).get<uint32_t>(),
+          p.at(9).get<std::string>()});
+    }
+    if (plan.storage.size() != plan.keys.size()) return Status::Corruption("volume plan: storage");
+    for (const json& v : j.at("volumes")) plan.volumes.push_back(VolumeFromJson(v));
+    for (const VolumePlan& v : plan.volumes) {
+      if (v.slices.size() != uint64_t{v.nz} * v.nt) return Status::Corruption("volume plan: slices");
+      for (const PlannedSlice& s : v.slices) {
+        if (s.instance >= plan.keys.size()) return Status::Corruption("volume plan: instance");
+      }
+    }
+    return plan;
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("volume plan: ") + e.what());
+  }
+}
+
+}  // namespace dcmfs

@@ -1,0 +1,174 @@
+// VolumeReader: maps a byte range of the .nii to (slice, voxel range),
+// decodes (or finds in the LRU) the source frame, and converts voxels row
+// by row: rows reversed (dcm2niix's order), mosaic tiles cut out, uint16
+// written as int16 when the plan says so, rescale applied for float32.
+#include "recon/volume_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "recon/nifti.h"
+
+namespace dcmfs {
+namespace {
+
+template <typename In, typename Out>
+void ConvertRow(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
+                uint8_t* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    In in;
+    std::memcpy(&in, src + i * sizeof(In), sizeof(In));
+    Out out = v.apply_rescale ? static_cast<Out>(in * s.slope + s.intercept) : static_cast<Out>(in);
+    std::memcpy(dst + i * sizeof(Out), &out, sizeof(Out));
+  }
+}
+
+template <typename In>
+void ConvertRowFrom(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
+                    uint8_t* dst) {
+  switch (v.voxel_type) {
+    case SampleType::kFloat32: return ConvertRow<In, float>(src, n, v, s, dst);
+    case SampleType::kInt16: return ConvertRow<In, int16_t>(src, n, v, s, dst);
+    case SampleType::kUint16: return ConvertRow<In, uint16_t>(src, n, v, s, dst);
+    case SampleType::kInt32: return ConvertRow<In, int32_t>(src, n, v, s, dst);
+    case SampleType::kUint32: return ConvertRow<In, uint32_t>(src, n, v, s, dst);
+    case SampleType::kInt8: return ConvertRow<In, int8_t>(src, n, v, s, dst);
+    case SampleType::kUint8: return ConvertRow<In, uint8_t>(src, n, v, s, dst);
+  }
+}
+
+// Converts n voxels of one row (monochrome) from the decoded type.
+void Convert(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
+             uint8_t* dst) {
+  if (v.samples == 3 || (v.source_type == v.voxel_type && !v.apply_rescale)) {
+    std::memcpy(dst, src, n * VoxelBytes(v));
+    return;
+  }
+  switch (v.source_type) {
+    case SampleType::kUint8: return ConvertRowFrom<uint8_t>(src, n, v, s, dst);
+    case SampleType::kInt8: return ConvertRowFrom<int8_t>(src, n, v, s, dst);
+    case SampleType::kUint16: return ConvertRowFrom<uint16_t>(src, n, v, s, dst);
+    case SampleType::kInt16: return ConvertRowFrom<int16_t>(src, n, v, s, dst);
+    case SampleType::kUint32: return ConvertRowFrom<uint32_t>(src, n, v, s, dst);
+    case SampleType::kInt32: return ConvertRowFrom<int32_t>(src, n, v, s, dst);
+    case SampleType::kFloat32: return ConvertRowFrom<float>(src, n, v, s, dst);
+  }
+}
+
+}  // namespace
+
+struct VolumeReader::Flight {
+  bool done = false;
+  Result<Frame> result = Status::Internal("frame decode in progress");
+};
+
+VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume,
+                           FrameSource source, VolumeReaderOptions options)
+    : plan_(std::move(plan)),
+      volume_(volume),
+      source_(std::move(source)),
+      header_(NiftiHeader(plan_->volumes.at(volume_))),
+      frames_(options.cache_bytes) {}
+
+uint64_t VolumeReader::size() const { return NiftiFileSize(plan()); }
+
+Result<VolumeReader::Frame> VolumeReader::GetFrame(uint32_t instance, uint32_t frame) const {
+  const uint64_t key = uint64_t{instance} << 32 | frame;
+  std::shared_ptr<Flight> flight;
+  {
+    std::unique_lock lock(mu_);
+    if (auto hit = frames_.Get(key)) return *hit;
+    auto it = flights_.find(key);
+    if (it != flights_.end()) {
+      flight = it->second;
+      done_.wait(lock, [&] { return flight->done; });
+      return flight->result;
+    }
+    flight = std::make_shared<Flight>();
+    flights_[key] = flight;
+  }
+  Result<DecodedFrame> decoded = source_(plan_->keys[instance], frame);
+  Result<Frame> result = decoded.ok()
+                             ? Result<Frame>(std::make_shared<const DecodedFrame>(std::move(*decoded)))
+                             : Result<Frame>(decoded.status());
+  std::lock_guard lock(mu_);
+  if (result.ok()) frames_.Put(key, *result, (*result)->data.size() + 256);
+  flight->result = result;
+  flight->done = true;
+  flights_.erase(key);
+  done_.notify_all();
+  return result;
+}
+
+Status VolumeReader::FillSlice(uint32_t index, uint64_t first, uint64_t count,
+                               uint8_t* out) const {
+  const VolumePlan& v = plan();
+  const PlannedSlice& s = v.slices[index];
+  ASSIGN_OR_RETURN(Frame f, GetFrame(s.instance, s.frame));
+  const PixelFormat& fmt = f->format;
+  const size_t in_bytes = v.samples == 3 ? 3 : SampleBytes(v.source_type);
+  const uint32_t tile_cols = v.mosaic_cols > 0 ? v.mosaic_cols : 1;
+  const uint64_t col0 = uint64_t{s.tile % tile_cols} * v.nx;
+  const uint64_t row0 = uint64_t{s.tile / tile_cols} * v.ny;
+  if (fmt.samples != v.samples || (v.samples == 1 && fmt.type != v.source_type) ||
+      fmt.columns < col0 + v.nx || fmt.rows < row0 + v.ny ||
+      f->data.size() < uint64_t{fmt.rows} * fmt.columns * in_bytes) {
+    return Status::DataLoss("decoded frame " + std::to_string(s.frame) + " of " +
+                            plan_->keys[s.instance] + " does not match the planned volume");
+  }
+  const size_t out_bytes = VoxelBytes(v);
+  uint64_t voxel = first;
+  const uint64_t end = first + count;
+  while (voxel < end) {
+    const uint64_t y = voxel / v.nx, x = voxel % v.nx;
+    const uint64_t n = std::min<uint64_t>(v.nx - x, end - voxel);
+    const uint64_t src_row = row0 + (v.ny - 1 - y);  // rows reversed
+    const uint8_t* src = f->data.data() + (src_row * fmt.columns + col0 + x) * in_bytes;
+    Convert(src, n, v, s, out + (voxel - first) * out_bytes);
+    voxel += n;
+  }
+  return Status::Ok();
+}
+
+Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) const {
+  const uint64_t total = size();
+  if (offset >= total || out.empty()) return size_t{0};
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), total - offset));
+  size_t done = 0;
+  if (offset < kNiftiHeaderBytes) {
+    const size_t n = std::min<size_t>(want, kNiftiHeaderBytes - offset);
+    std::memcpy(out.data(), header_.data() + offset, n);
+    done = n;
+  }
+  const VolumePlan& v = plan();
+  const uint64_t vb = VoxelBytes(v);
+  const uint64_t slice_bytes = NiftiSliceBytes(v);
+  // Voxels are whole-byte units; a read may start or end inside a voxel.
+  std::vector<uint8_t> scratch;
+  while (done < want) {
+    const uint64_t pos = offset + done - kNiftiHeaderBytes;
+    const uint32_t slice = static_cast<uint32_t>(pos / slice_bytes);
+    const uint64_t in_slice = pos % slice_bytes;
+    const uint64_t bytes = std::min<uint64_t>(want - done, slice_bytes - in_slice);
+    const uint64_t v0 = in_slice / vb, v1 = (in_slice + bytes + vb - 1) / vb;
+    if (in_slice % vb == 0 && bytes % vb == 0) {
+      RETURN_IF_ERROR(FillSlice(slice, v0, v1 - v0, out.data() + done));
+    } else {
+      scratch.resize((v1 - v0) * vb);
+      RETURN_IF_ERROR(FillSlice(slice, v0, v1 - v0, scratch.data()));
+      std::memcpy(out.data() + done, scratch.data() + in_slice % vb, bytes);
+    }
+    done += bytes;
+  }
+  return done;
+}
+
+Result<std::vector<uint8_t>> VolumeReader::Slice(uint32_t z, uint32_t t) const {
+  const VolumePlan& v = plan();
+  if (z >= v.nz || t >= v.nt) return Status::InvalidArgument("slice index out of range");
+  std::vector<uint8_t> out(NiftiSliceBytes(v));
+  RETURN_IF_ERROR(FillSlice(z + t * v.nz, 0, uint64_t{v.nx} * v.ny, out.data()));
+  return out;
+}
+
+}  // namespace dcmfs

@@ -1,0 +1,79 @@
+// VolumeReader: the bytes of one planned volume's .nii file at any offset,
+// produced from the slices that hold them, so a volume bigger than RAM
+// streams with bounded memory.
+//
+// Decoded source frames come from a FrameSource the caller supplies (the fs
+// layer reads the blob; tests hand out synthetic frames). They are kept in
+// a bounded LRU shared by all readers of this object (a mosaic frame is
+// decoded once for all its tiles). Thread-safe: ReadAt and Slice may run
+// concurrently; a frame wanted by several readers at once is decoded once.
+//
+// Usage (mesh/, MPR, previews):
+//   VolumeReader reader(plan, 0, source, {});
+//   auto slice = reader.Slice(z, t);   // nx*ny voxels of the NIfTI type,
+//                                      // i fastest, rows already reversed
+//   float hu = reader.plan().apply_rescale ? v : v * scl_slope + scl_inter;
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/lru.h"
+#include "base/status.h"
+#include "codecs/pixel_decode.h"
+#include "recon/volume_plan.h"
+
+namespace dcmfs {
+
+// Decodes frame `frame` (0-based) of the instance with plan key `key`.
+// Must be thread-safe.
+using FrameSource =
+    std::function<Result<DecodedFrame>(const std::string& key, uint32_t frame)>;
+
+struct VolumeReaderOptions {
+  // Bound on decoded frames kept in memory (bytes).
+  uint64_t cache_bytes = 64ull << 20;
+};
+
+class VolumeReader {
+ public:
+  // `volume` indexes plan->volumes (CHECKed).
+  VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume, FrameSource source,
+               VolumeReaderOptions options);
+
+  const VolumePlan& plan() const { return plan_->volumes[volume_]; }
+  // Size of the whole .nii file (header included).
+  uint64_t size() const;
+  // Reads up to out.size() bytes of the .nii file at `offset`; returns the
+  // count (0 at or past the end). Errors of the frame source pass through;
+  // DataLoss when a decoded frame does not match the plan (matrix, type).
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const;
+  // One slice's voxels (slice index z + t * nz), as written in the file.
+  Result<std::vector<uint8_t>> Slice(uint32_t z, uint32_t t = 0) const;
+
+ private:
+  using Frame = std::shared_ptr<const DecodedFrame>;
+  struct Flight;
+  Result<Frame> GetFrame(uint32_t instance, uint32_t frame) const;
+  // Writes voxels [first, first + count) of slice `index` into out.
+  Status FillSlice(uint32_t index, uint64_t first, uint64_t count, uint8_t* out) const;
+
+  const std::shared_ptr<const SeriesPlan> plan_;
+  const size_t volume_;
+  const FrameSource source_;
+  const std::string header_;
+
+  mutable std::mutex mu_;  // leaf; never held while decoding
+  mutable std::condition_variable done_;
+  mutable LruCache<uint64_t, Frame> frames_;                    // GUARDED_BY(mu_)
+  mutable std::map<uint64_t, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace dcmfs

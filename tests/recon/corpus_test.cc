@@ -1,0 +1,201 @@
+// Recon against dcm2niix: every dcm_qa dataset of ../shared/corpus that has
+// reference NIfTI files is parsed (ParseImageHeader), planned (PlanVolumes),
+// written through VolumeReader and compared with Ref/ (or Ref_regenerated/)
+// by tests/recon/compare_nifti.py (nibabel: as_closest_canonical, affine
+// within 1e-3 mm, identical voxel values). Prints a table: dataset,
+// volumes, pass/fail, reason. Skips when the corpus is absent.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "codecs/image_header.h"
+#include "codecs/pixel_decode.h"
+#include "recon/volume_plan.h"
+#include "recon/volume_reader.h"
+#include "tests/support/run.h"
+#include "tests/support/temp_dir.h"
+
+namespace dcmfs {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Decodes a frame the way the mount does: native data read in place,
+// everything else through PixelDecoder.
+Result<DecodedFrame> DecodeFrame(const std::string& path, uint32_t frame) {
+  const std::string bytes = ReadFile(path);
+  std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  ASSIGN_OR_RETURN(ImageHeaderOrMore parsed, ParseImageHeader(span, span.size()));
+  if (!parsed.header) return Status::DataLoss("no header");
+  const ImageHeader& h = *parsed.header;
+  if (h.native && h.samples_per_pixel == 1) {
+    const uint64_t fb = NativeFrameBytes(h);
+    const uint64_t off = h.pixel_data_offset + frame * fb;
+    if (off + fb > span.size()) return Status::DataLoss("pixel data truncated");
+    return DecodeNativeFrame(h, span.subspan(off, fb));
+  }
+  ASSIGN_OR_RETURN(auto decoder, PixelDecoder::Open(span));
+  return decoder->Decode(frame);
+}
+
+// Reference file name -> (series number, echo suffix) by dcm2niix's naming
+// ("..._<series>[_e<n>[_extra]]" or "<series>").
+bool RefKey(const std::string& stem, int64_t* series, std::string* echo) {
+  static const std::regex re(R"((?:^|_)(\d+)(_e\d+)?(?:_[A-Za-z]+)?$)");
+  std::smatch m;
+  if (!std::regex_search(stem, m, re)) return false;
+  *series = std::stoll(m[1]);
+  *echo = m[2];
+  return true;
+}
+
+struct Row {
+  std::string dataset;
+  size_t ours = 0, refs = 0;
+  bool pass = true;
+  std::string reason;
+};
+
+Row CheckDataset(const fs::path& dataset, const std::string& out_dir) {
+  Row row;
+  row.dataset = dataset.filename().string();
+  std::map<std::string, std::vector<PlanInput>> series;  // by SeriesInstanceUID
+  std::map<std::string, std::string> path_of;
+  for (auto& e : fs::recursive_directory_iterator(dataset / "In")) {
+    if (!e.is_regular_file() || e.path().extension() == ".txt") continue;
+    const std::string bytes = ReadFile(e.path());
+    std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    auto h = ParseImageHeader(span, span.size());
+    if (!h.ok() || !h->header) continue;
+    path_of[e.path().string()] = e.path().string();
+    series[h->header->series_uid].push_back({e.path().string(), *h->header});
+  }
+  std::multimap<int64_t, std::pair<std::string, std::string>> ours;  // series -> (suffix, .nii)
+  for (auto& [uid, inputs] : series) {
+    const int64_t number = inputs[0].header.series_number.value_or(0);
+    auto plan = PlanVolumes(inputs);
+    if (!plan.ok()) {
+      row.pass = false;
+      row.reason += "plan: " + plan.status().ToString() + "; ";
+      continue;
+    }
+    auto shared = std::make_shared<const SeriesPlan>(std::move(*plan));
+    for (size_t v = 0; v < shared->volumes.size(); ++v) {
+      VolumeReader reader(shared, v, DecodeFrame, {});
+      std::string bytes(reader.size(), '\0');
+      auto n = reader.ReadAt(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()));
+      const std::string name = std::to_string(number) + shared->volumes[v].suffix;
+      if (!n.ok()) {
+        row.pass = false;
+        row.reason += name + ": " + n.status().ToString() + "; ";
+        continue;
+      }
+      const std::string path = out_dir + "/" + row.dataset + "_" + std::to_string(row.ours) + "_" +
+                               name + ".nii";
+      std::ofstream(path, std::ios::binary) << bytes;
+      // "_s<N>...": one SeriesInstanceUID holding several series numbers.
+      std::string suffix = shared->volumes[v].suffix;
+      int64_t key = number;
+      std::smatch m;
+      static const std::regex series_re(R"(^_s(\d+)(.*)$)");
+      if (std::regex_match(suffix, m, series_re)) {
+        key = std::stoll(m[1]);
+        suffix = m[2];
+      }
+      ours.emplace(key, std::make_pair(suffix, path));
+      ++row.ours;
+    }
+  }
+  std::string pairs;
+  for (const char* ref_dir : {"Ref", "Ref_regenerated"}) {
+    if (!fs::exists(dataset / ref_dir)) continue;
+    for (auto& e : fs::directory_iterator(dataset / ref_dir)) {
+      std::string stem = e.path().filename().string();
+      if (stem.size() > 7 && stem.substr(stem.size() - 7) == ".nii.gz") stem.resize(stem.size() - 7);
+      else if (e.path().extension() == ".nii") stem = e.path().stem().string();
+      else continue;
+      ++row.refs;
+      int64_t number = 0;
+      std::string echo;
+      if (!RefKey(stem, &number, &echo)) {
+        row.pass = false;
+        row.reason += stem + ": name not understood; ";
+        continue;
+      }
+      // Series numbers may repeat across series (GE and Siemens runs of one
+      // dataset): every volume of that number and echo is a candidate.
+      bool any = false;
+      for (auto [it, end] = ours.equal_range(number); it != end; ++it) {
+        if (it->second.first != echo) continue;
+        pairs += " " + testing::ShellQuote(it->second.second) + " " +
+                 testing::ShellQuote(e.path().string());
+        any = true;
+      }
+      if (!any) {
+        row.pass = false;
+        row.reason += stem + ": no volume of ours; ";
+      }
+    }
+  }
+  if (!pairs.empty()) {
+    auto r = testing::Shell("/usr/bin/python3 " +
+                            testing::ShellQuote(testing::SourceDir() + "/tests/recon/compare_nifti.py") +
+                            pairs + " 2>&1");
+    // A reference passes when one of its candidates does.
+    std::map<std::string, std::string> failures;  // ref -> reasons
+    std::set<std::string> passed;
+    std::istringstream lines(r.output);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream words(line);
+      std::string verdict, ours_path, ref_path;
+      words >> verdict >> ours_path >> ref_path;
+      const std::string detail = line.substr(std::min(line.size(), size_t(words.tellg()) + 1));
+      if (verdict == "PASS") passed.insert(ref_path);
+      else failures[ref_path] += fs::path(ours_path).filename().string() + ": " + detail + "; ";
+    }
+    for (const auto& [ref, why] : failures) {
+      if (passed.count(ref)) continue;
+      row.pass = false;
+      row.reason += why;
+    }
+  }
+  if (row.ours != row.refs && row.reason.empty()) {
+    row.pass = false;
+    row.reason = "volume count differs";
+  }
+  return row;
+}
+
+TEST(ReconCorpus, MatchesDcm2niixReferences) {
+  const std::string corpus = testing::CorpusDir();
+  if (corpus.empty()) GTEST_SKIP() << "../shared/corpus is absent";
+  testing::TempDir out;
+  std::vector<Row> rows;
+  for (auto& e : fs::directory_iterator(corpus + "/dcm_qa")) {
+    if (!fs::exists(e.path() / "In")) continue;
+    if (!fs::exists(e.path() / "Ref") && !fs::exists(e.path() / "Ref_regenerated")) continue;
+    rows.push_back(CheckDataset(e.path(), out.path()));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.dataset < b.dataset; });
+  std::printf("\n%-18s %-12s %-5s %s\n", "dataset", "ours/refs", "", "reason");
+  for (const Row& r : rows) {
+    std::printf("%-18s %5zu/%-6zu %-5s %s\n", r.dataset.c_str(), r.ours, r.refs,
+                r.pass ? "PASS" : "FAIL", r.reason.c_str());
+  }
+  // Every dataset is expected to pass; the table says which do not and why.
+  for (const Row& r : rows) EXPECT_TRUE(r.pass) << r.dataset << ": " << r.reason;
+}
+
+}  // namespace
+}  // namespace dcmfs
