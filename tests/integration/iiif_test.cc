@@ -1,0 +1,142 @@
+// The IIIF publication of a mount, over HTTP: nginx on 127.0.0.1 (a free
+// port, a temporary config made from packaging/nginx-dcmfs.conf, paths a
+// non-root user may write) serves a mount of synthetic data written by
+// pydicom (tests/integration/iiif_data.py: a CT series, a multi-frame
+// instance, a JPEG whole-slide pyramid) and the IIIF validator's test image.
+// tests/integration/iiif_check.py then checks, with expectations computed on
+// its own (pydicom, numpy, PIL): info.json's required properties and id,
+// that readdir lists exactly the spec's canonical tile set and that every
+// advertised tile exists with the advertised size, level-1/2 requests
+// (regions, pct:, sizes, ^, !w,h, rotation, mirroring, bitonal) against the
+// DICOM window formulas applied to pydicom's decode, stored whole-slide
+// JPEG frames passed through byte for byte, composed whole-slide regions,
+// the manifests (spatial order, services and thumbnails that resolve), CORS,
+// JSON-LD on request, and 400/404 for bad requests.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "tests/integration/fixture.h"
+
+namespace dcmfs::testing {
+namespace {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// nginx with the shipped server block pointed at `root`, listening on `port`.
+class Nginx {
+ public:
+  Nginx(const TempDir& dir, const std::string& root, int port) : prefix_(dir.Sub("nginx")) {
+    std::string server = ReadFileOrEmpty(SourceDir() + "/packaging/nginx-dcmfs.conf");
+    server = std::regex_replace(server, std::regex("listen 8080;"),
+                                "listen 127.0.0.1:" + std::to_string(port) + ";");
+    server = std::regex_replace(server, std::regex("root /mnt/dcmfs;"), "root " + root + ";");
+    server = std::regex_replace(server, std::regex("alias /mnt/dcmfs/;"), "alias " + root + "/;");
+    WriteFileOrDie(prefix_ + "/server.conf", server);
+    std::string conf;
+    // Workers of a root master run as nobody, who may not read a mount made
+    // without allow_other: keep them as the mounting user.
+    if (geteuid() == 0) conf += "user root;\n";
+    conf += "worker_processes 2;\npid " + prefix_ + "/nginx.pid;\nerror_log " + prefix_ +
+            "/error.log;\ndaemon on;\nevents { worker_connections 256; }\nhttp {\n"
+            "  include /etc/nginx/mime.types;\n  access_log off;\n";
+    for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+      conf += std::string("  ") + t + "_temp_path " + prefix_ + "/tmp_" + t + ";\n";
+    }
+    conf += "  include " + prefix_ + "/server.conf;\n}\n";
+    WriteFileOrDie(prefix_ + "/nginx.conf", conf);
+    started_ = Shell("nginx -p " + Q(prefix_) + " -c " + Q(prefix_ + "/nginx.conf") + " 2>&1");
+  }
+  ~Nginx() {
+    std::string pid = ReadFileOrEmpty(prefix_ + "/nginx.pid");
+    if (!pid.empty()) kill(std::stoi(pid), SIGQUIT);
+  }
+  bool ok() const { return started_.exit_code == 0; }
+  std::string log() const { return started_.output + ReadFileOrEmpty(prefix_ + "/error.log"); }
+
+ private:
+  std::string prefix_;
+  CommandResult started_;
+};
+
+TEST(IiifTest, NginxServesALevel2ServiceFromTheMount) {
+  if (Shell("command -v nginx").exit_code != 0) GTEST_FAIL() << "nginx is not installed";
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  auto made = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_data.py") + " " +
+                    Q(data));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::string inputs = Q(data);
+  const std::string validator_image = SourceDir() + "/../shared/iiif/validator-testimage.dcm";
+  if (std::filesystem::exists(validator_image)) inputs += " " + Q(validator_image);
+  auto ingest = Dcmfs("ingest " + Q(dir.Sub("archive")) + " " + inputs + " --no-progress");
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.output;
+
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"), "iiif_base=" + base);
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  Nginx nginx(dir, mount.path(), port);
+  ASSERT_TRUE(nginx.ok()) << nginx.log();
+
+  auto checked = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_check.py") +
+                       " " + Q(base) + " " + Q(mount.path()) + " " + Q(data) + " 2>&1");
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  EXPECT_NE(checked.output.find(" 0 failures"), std::string::npos) << checked.output;
+}
+
+TEST(IiifTest, InvalidRequestPathsAreENOENTNotACrash) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  auto made = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_data.py") + " " +
+                    Q(data) + " --wsi-size 0x0");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_EQ(Dcmfs("ingest " + Q(dir.Sub("archive")) + " " + Q(data) + " --no-progress").exit_code, 0);
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"));
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  // One image service: the first folder under some series' iiif/.
+  auto found = Shell("ls -d " + Q(mount.path()) + "/studies/*/*/iiif/1* | head -1");
+  std::string svc = found.output.substr(0, found.output.find('\n'));
+  ASSERT_FALSE(svc.empty());
+  for (const char* bad :
+       {"full/max/0/default.gif", "full/max/45/default.jpg", "full/0,/0/default.jpg",
+        "99999,0,10,10/max/0/default.jpg", "full/max/0/grey.jpg", "pct:,,,/max/0/default.jpg",
+        "full/99999,/0/default.jpg", "full/max/-90/default.jpg",
+        "%zz/max/0/default.jpg", "full/max/0/.jpg", "full/^pct:0/0/default.jpg"}) {
+    struct stat st;
+    errno = 0;
+    EXPECT_NE(stat((svc + "/" + bad).c_str(), &st), 0) << bad;
+    EXPECT_EQ(errno, ENOENT) << bad;
+  }
+  struct stat below_file;
+  errno = 0;
+  EXPECT_NE(stat((svc + "/full/max/0/default.jpg/x").c_str(), &below_file), 0);
+  EXPECT_EQ(errno, ENOTDIR);  // a tile is a file
+  struct stat st;
+  EXPECT_EQ(stat((svc + "/full/^pct:150/!90/bitonal.webp").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0);
+  EXPECT_EQ(ReadFileOrEmpty(svc + "/full/^pct:150/!90/bitonal.webp").size(), size_t(st.st_size));
+  EXPECT_TRUE(mount.Unmount()) << mount.log();
+}
+
+}  // namespace
+}  // namespace dcmfs::testing
