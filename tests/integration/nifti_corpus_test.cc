@@ -1,0 +1,145 @@
+// The mount's series.nii against dcm2niix: every dcm_qa dataset of
+// ../shared/corpus with reference NIfTI files is ingested with `dcmfs
+// ingest`, mounted, and each reference is compared with our volume of the
+// same series and echo by tests/recon/compare_nifti.py (nibabel:
+// as_closest_canonical, shape, affine within 1e-3 mm, identical voxels).
+// Prints a table: dataset, volumes (ours/refs), pass/fail, reason. Skipped
+// when the corpus is absent.
+#include <map>
+#include <regex>
+#include <set>
+
+#include "codecs/dicom_parse.h"
+#include "tests/integration/fixture.h"
+
+namespace dcmfs::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// dcm2niix names: "..._<series>[_e<n>[_extra]]" or "<series>".
+bool RefKey(const std::string& stem, int64_t* series, std::string* echo) {
+  static const std::regex re(R"((?:^|_)(\d+)(_e\d+)?(?:_[A-Za-z]+)?$)");
+  std::smatch m;
+  if (!std::regex_search(stem, m, re)) return false;
+  *series = std::stoll(m[1]);
+  *echo = m[2];
+  return true;
+}
+
+struct Row {
+  std::string dataset;
+  size_t ours = 0, refs = 0;
+  bool pass = true;
+  std::string reason;
+};
+
+Row CheckDataset(const fs::path& dataset, const std::string& mnt) {
+  Row row;
+  row.dataset = dataset.filename().string();
+  // Series number -> its folders in /studies (from the inputs' own headers;
+  // numbers may repeat across series, and one series UID may hold several
+  // numbers, whose volumes are then named series_s<N>...).
+  std::multimap<int64_t, std::string> folder;
+  std::set<std::string> folders;
+  for (const std::string& p : FilesBelow((dataset / "In").string())) {
+    auto meta = ParseDicomFile(p);
+    if (!meta.ok() || !meta->series_number) continue;
+    const std::string path = mnt + "/studies/" + meta->study_uid + "/" + meta->series_uid;
+    bool known = false;
+    for (auto [it, end] = folder.equal_range(*meta->series_number); it != end; ++it) {
+      known = known || it->second == path;
+    }
+    if (!known) folder.emplace(*meta->series_number, path);
+    folders.insert(path);
+  }
+  for (const std::string& path : folders) {
+    row.ours += std::stoul(Shell("ls " + Q(path) + " | grep -c '^series.*\\.nii$'").output);
+  }
+  std::string pairs;
+  for (const char* ref_dir : {"Ref", "Ref_regenerated"}) {
+    if (!fs::exists(dataset / ref_dir)) continue;
+    for (auto& e : fs::directory_iterator(dataset / ref_dir)) {
+      std::string stem = e.path().filename().string();
+      if (stem.ends_with(".nii.gz")) stem.resize(stem.size() - 7);
+      else if (stem.ends_with(".nii")) stem.resize(stem.size() - 4);
+      else continue;
+      ++row.refs;
+      int64_t number = 0;
+      std::string echo;
+      bool any = false;
+      if (RefKey(stem, &number, &echo)) {
+        for (auto [it, end] = folder.equal_range(number); it != end; ++it) {
+          for (const std::string& name : {"series" + echo + ".nii",
+                                          "series_s" + std::to_string(number) + echo + ".nii"}) {
+            if (!fs::exists(it->second + "/" + name)) continue;
+            pairs += " " + Q(it->second + "/" + name) + " " + Q(e.path().string());
+            any = true;
+          }
+        }
+      }
+      if (!any) {
+        row.pass = false;
+        row.reason += stem + ": no volume of ours; ";
+      }
+    }
+  }
+  if (!pairs.empty()) {
+    CommandResult r = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/recon/compare_nifti.py") +
+                            pairs + " 2>&1");
+    // A reference passes when one of its candidates does.
+    std::map<std::string, std::string> failures;  // ref -> reasons
+    std::set<std::string> passed;
+    std::istringstream lines(r.output);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream words(line);
+      std::string verdict, ours_path, ref_path;
+      words >> verdict >> ours_path >> ref_path;
+      const std::string detail = line.substr(std::min(line.size(), size_t(words.tellg()) + 1));
+      if (verdict == "PASS") passed.insert(ref_path);
+      else failures[ref_path] += fs::path(ref_path).filename().string() + ": " + detail + "; ";
+    }
+    for (const auto& [ref, why] : failures) {
+      if (passed.count(ref)) continue;
+      row.pass = false;
+      row.reason += why;
+    }
+  }
+  if (row.pass && row.ours != row.refs) {
+    row.pass = false;
+    row.reason = "volume count differs";
+  }
+  return row;
+}
+
+TEST(NiftiCorpusTest, MountedVolumesMatchDcm2niix) {
+  const std::string corpus = CorpusDir();
+  if (corpus.empty()) GTEST_SKIP() << "../shared/corpus not present";
+  std::vector<fs::path> datasets;
+  for (auto& e : fs::directory_iterator(corpus + "/dcm_qa")) {
+    if (fs::exists(e.path() / "In") &&
+        (fs::exists(e.path() / "Ref") || fs::exists(e.path() / "Ref_regenerated"))) {
+      datasets.push_back(e.path());
+    }
+  }
+  std::sort(datasets.begin(), datasets.end());
+  TempDir dir;
+  std::string inputs;
+  for (const fs::path& d : datasets) inputs += " " + Q((d / "In").string());
+  CommandResult r = Dcmfs("ingest " + Q(dir.Sub("archive")) + inputs);
+  ASSERT_LE(r.exit_code, 2) << r.output;  // 2: README-*.txt are not DICOM
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"));
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  std::vector<Row> rows;
+  for (const fs::path& d : datasets) rows.push_back(CheckDataset(d, mount.path()));
+  std::printf("\n%-18s %-10s %-5s %s\n", "dataset", "ours/refs", "", "reason");
+  for (const Row& row : rows) {
+    std::printf("%-18s %4zu/%-5zu %-5s %s\n", row.dataset.c_str(), row.ours, row.refs,
+                row.pass ? "PASS" : "FAIL", row.reason.c_str());
+  }
+  for (const Row& row : rows) EXPECT_TRUE(row.pass) << row.dataset << ": " << row.reason;
+}
+
+}  // namespace
+}  // namespace dcmfs::testing
