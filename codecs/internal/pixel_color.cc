@@ -66,6 +66,12 @@ void MaskInto(RawFrame& raw, const PixelAttributes& a, uint64_t count, DecodedFr
     f.data = std::move(raw.data);  // nothing to clear: the stored value is the container
     return;
   }
+  if (same) {  // mask in place: no second 512 KiB buffer to allocate, zero and fault in
+    MaskMonochrome(raw.data.data(), raw.bytes_per_sample, count, shift, bits,
+                   reinterpret_cast<Out*>(raw.data.data()));
+    f.data = std::move(raw.data);
+    return;
+  }
   f.data.resize(count * sizeof(Out));
   MaskMonochrome(raw.data.data(), raw.bytes_per_sample, count, shift, bits,
                  reinterpret_cast<Out*>(f.data.data()));

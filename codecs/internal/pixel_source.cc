@@ -208,7 +208,13 @@ Status ReadPixelElement(DcmItem& ds, PixelSource& src) {
     case EVR_OD: src.native_vr_width = 8; break;
     default: src.native_vr_width = 1; break;
   }
+  const bool was_loaded = element->valueLoaded();
   ASSIGN_OR_RETURN(src.native, ValueSource::Of(element, src.big_endian));
+  if (was_loaded && pixel != nullptr && src.native.length() > kMaxReadLength) {
+    // A deflated dataset had to be inflated into DCMTK's element; our copy
+    // is what frames are read from, so free DCMTK's instead of holding both.
+    pixel->putUint8Array(nullptr, 0);
+  }
   return Status::Ok();
 }
 
