@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <syslog.h>
 
 namespace dcmfs {
 namespace {
@@ -33,12 +34,37 @@ const char* Tag(LogLevel level) {
   return "?";
 }
 
+std::atomic<bool>& ToSyslog() {
+  static std::atomic<bool> on{false};
+  return on;
+}
+
 }  // namespace
+
+void SetLogToSyslog(bool on) {
+  if (on) openlog("dcmfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  ToSyslog().store(on);
+}
+
+bool ParseLogLevel(const std::string& name, LogLevel& level) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
+    if (name == Tag(l)) {
+      level = l;
+      return true;
+    }
+  }
+  return false;
+}
 
 void SetLogLevel(LogLevel level) { Level().store(level); }
 LogLevel GetLogLevel() { return Level().load(); }
 
 void LogLine(LogLevel level, const std::string& line) {
+  if (ToSyslog().load()) {
+    static constexpr int kPriority[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+    syslog(kPriority[static_cast<int>(level)], "%s: %s", Tag(level), line.c_str());
+    return;
+  }
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   std::fprintf(stderr, "dcmfs %s: %s\n", Tag(level), line.c_str());

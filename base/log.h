@@ -14,6 +14,11 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 void LogLine(LogLevel level, const std::string& line);
+// Sends log lines to syslog(3) (facility daemon, ident "dcmfs") instead of
+// stderr: for mounts running in the background, whose stderr is /dev/null.
+void SetLogToSyslog(bool on);
+// Sets `level` from "debug", "info", "warning" or "error"; false for anything else.
+bool ParseLogLevel(const std::string& name, LogLevel& level);
 
 namespace internal {
 class LogMessage {

@@ -3,9 +3,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
 
 #include "tools/commands.h"
 #include "tools/bagit_export.h"
@@ -55,9 +60,21 @@ void AddScpOptions(CLI::App& cmd, ScpOptions& scp, bool port_required) {
                  "seconds without a message before an association is aborted (default 60)");
 }
 
-int Run(int argc, char** argv) {
+// `archive_only`: a first, silent pass that only finds the ARCHIVE argument
+// (so that ARCHIVE/dcmfs.conf can be read in the real pass); nothing runs.
+int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   CLI::App app{"dcmfs: a DICOM archive mounted as a filesystem"};
   app.require_subcommand(1);
+  app.set_config("--config", "",
+                 "INI file of options, one [section] per command (e.g. [mount] cache-size=8G); "
+                 "repeatable, later files win, the command line wins over all. Read by "
+                 "default: /etc/dcmfs.conf ($DCMFS_CONFIG), then ARCHIVE/dcmfs.conf")
+      ->expected(0, 8);
+  std::string log_level;
+  bool syslog = false;
+  app.add_option("--log-level", log_level, "debug, info (default), warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--syslog", syslog, "log to syslog (facility daemon) instead of stderr");
 
   IngestArgs ingest;
   auto* ingest_cmd = app.add_subcommand(
@@ -167,8 +184,18 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return archive_only != nullptr ? kExitFailure : app.exit(e);
   }
+  if (archive_only != nullptr) {
+    for (const std::string* a : {&ingest.archive, &mount.archive_root, &archive, &scp_archive,
+                                 &backup.archive, &bag.archive}) {
+      if (!a->empty()) *archive_only = *a;
+    }
+    return kExitOk;
+  }
+  LogLevel level;
+  if (!log_level.empty() && ParseLogLevel(log_level, level)) SetLogLevel(level);
+  if (syslog) SetLogToSyslog(true);
   if (*ingest_cmd) return Ingest(ingest);
   if (*mount_cmd) {
     mount.fs.uid = getuid();
@@ -179,12 +206,9 @@ int Run(int argc, char** argv) {
       std::cerr << "dcmfs mount: " << applied.message() << "\n";
       return kExitFailure;
     }
-    if (mount_scp.port != 0) {
-      std::error_code ec;
-      mount.start_services =
-          ScpMountHook(std::filesystem::absolute(mount.archive_root, ec).lexically_normal(),
-                       mount_scp);
-    }
+    std::error_code ec;
+    mount.start_services =
+        MountHook(std::filesystem::absolute(mount.archive_root, ec).lexically_normal(), mount_scp);
     return Mount(mount);
   }
   if (*scp_cmd) return RunScpForeground(scp_archive, scp);
@@ -201,10 +225,43 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace dcmfs::tools
 
+namespace dcmfs::tools {
+namespace {
+
+// argv with "--config FILE" for /etc/dcmfs.conf (or $DCMFS_CONFIG) and
+// ARCHIVE/dcmfs.conf, those that exist, placed first so that the user's own
+// --config and every option typed win over them.
+std::vector<std::string> WithDefaultConfigs(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  std::vector<std::string> files;
+  const char* system = std::getenv("DCMFS_CONFIG");
+  files.push_back(system != nullptr ? system : "/etc/dcmfs.conf");
+  std::string archive;
+  {
+    // The first pass must not print: --help and errors are for the real one.
+    std::vector<char*> copy(argv, argv + argc);
+    Run(argc, copy.data(), &archive);
+  }
+  if (!archive.empty()) files.push_back(archive + "/dcmfs.conf");
+  std::vector<std::string> configs;
+  for (const std::string& f : files) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(f, ec)) configs.insert(configs.end(), {"--config", f});
+  }
+  args.insert(args.begin() + 1, configs.begin(), configs.end());
+  return args;
+}
+
+}  // namespace
+}  // namespace dcmfs::tools
+
 int main(int argc, char** argv) {
   // STYLE: main() is one of the three places that catch.
   try {
-    return dcmfs::tools::Run(argc, argv);
+    std::vector<std::string> args = dcmfs::tools::WithDefaultConfigs(argc, argv);
+    std::vector<char*> pointers;
+    for (std::string& a : args) pointers.push_back(a.data());
+    return dcmfs::tools::Run(static_cast<int>(pointers.size()), pointers.data());
   } catch (const std::exception& e) {
     std::cerr << "dcmfs: unexpected error: " << e.what() << "\n";
   } catch (...) {

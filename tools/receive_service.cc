@@ -16,6 +16,7 @@
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "tools/commands.h"
+#include "tools/systemd_notify.h"
 
 namespace dcmfs::tools {
 
@@ -164,22 +165,30 @@ class CatchUpNudger {
 };
 
 // What the mount keeps alive: the nudger outlives the service that calls it.
-struct MountedScp {
+// systemd hears READY=1 once the kernel mount (and the SCP) are up, and
+// STOPPING=1 when the mount begins to wind down.
+struct MountedServices {
   std::unique_ptr<CatchUpNudger> nudger;
   std::unique_ptr<ReceiveService> service;
-  ~MountedScp() { service.reset(); }
+  ~MountedServices() {
+    NotifySystemd("STOPPING=1");
+    service.reset();
+  }
 };
 
 }  // namespace
 
-std::function<Result<std::shared_ptr<void>>(Filesystem&)> ScpMountHook(const std::string& archive,
-                                                                      const ScpOptions& scp) {
+std::function<Result<std::shared_ptr<void>>(Filesystem&)> MountHook(const std::string& archive,
+                                                                   const ScpOptions& scp) {
   return [archive, scp](Filesystem& fs) -> Result<std::shared_ptr<void>> {
-    auto mounted = std::make_shared<MountedScp>();
-    mounted->nudger = std::make_unique<CatchUpNudger>(fs);
-    CatchUpNudger* nudger = mounted->nudger.get();
-    ASSIGN_OR_RETURN(mounted->service,
-                     ReceiveService::Start(archive, scp, [nudger] { nudger->Nudge(); }));
+    auto mounted = std::make_shared<MountedServices>();
+    if (scp.port != 0) {
+      mounted->nudger = std::make_unique<CatchUpNudger>(fs);
+      CatchUpNudger* nudger = mounted->nudger.get();
+      ASSIGN_OR_RETURN(mounted->service,
+                       ReceiveService::Start(archive, scp, [nudger] { nudger->Nudge(); }));
+    }
+    NotifySystemd("READY=1");
     return std::shared_ptr<void>(mounted);
   };
 }
@@ -200,10 +209,12 @@ int RunScpForeground(const std::string& archive, const ScpOptions& scp) {
   }
   std::cerr << "dcmfs scp: listening on port " << scp.port << " as " << scp.ae_title
             << " (Ctrl-C to stop)\n";
+  NotifySystemd("READY=1");
   int sig = 0;
   sigwait(&stop, &sig);
   DCMFS_LOG(Info) << "scp: signal " << sig << ", stopping after the current transfers";
   std::cerr << "dcmfs scp: stopping; " << (*service)->StatsJson() << "\n";
+  NotifySystemd("STOPPING=1");
   service->reset();
   return kExitOk;
 }

@@ -42,13 +42,14 @@ class ReceiveService {
   std::unique_ptr<Parts> parts_;
 };
 
-// `dcmfs mount --scp-port`: a MountOptions::start_services hook that runs a
-// ReceiveService inside the mount process and makes the mount catch up with
-// each new instance at once (within ~100 ms, instead of its periodic second),
-// so a received instance is listed within the folders' 1 s attribute timeout.
+// `dcmfs mount`: a MountOptions::start_services hook. With scp.port != 0 it
+// runs a ReceiveService inside the mount process and makes the mount catch
+// up with each new instance at once (within ~100 ms, instead of its periodic
+// second), so a received instance is listed within the folders' 1 s
+// attribute timeout. Then it tells systemd READY=1 (Type=notify units).
 // `archive` must be absolute (the daemon changes to /).
-std::function<Result<std::shared_ptr<void>>(Filesystem&)> ScpMountHook(const std::string& archive,
-                                                                      const ScpOptions& scp);
+std::function<Result<std::shared_ptr<void>>(Filesystem&)> MountHook(const std::string& archive,
+                                                                   const ScpOptions& scp);
 
 // `dcmfs scp`: runs a ReceiveService in the foreground until SIGINT or
 // SIGTERM. Returns the exit code.
