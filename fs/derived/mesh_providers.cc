@@ -129,6 +129,7 @@ void RegisterMeshProviders(DerivedFiles& derived) {
   derived.Register(std::make_unique<MeshIndexProvider>());
   derived.Register(std::make_unique<StructureMeshProvider>());
   derived.Register(std::make_unique<EncapsulatedModelProvider>());
+  derived.Register(std::make_unique<IsosurfaceProvider>());
 }
 
 Result<std::shared_ptr<DerivedContent>> MeshIndexProvider::Produce(const SeriesContext& ctx,

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "fs/derived/provider.h"
+#include "mesh/isosurface.h"
 
 namespace dcmfs {
 
@@ -104,6 +105,11 @@ struct MeshIndexEntry {
 };
 // The series' index (empty when it cannot be built; the reason is logged).
 std::vector<MeshIndexEntry> MeshIndexFor(const SeriesContext& ctx);
+
+// The series' images as a scalar field in rescaled units (HU for CT), for
+// isosurfaces (mesh_volume.cc). InvalidArgument when no image has geometry.
+Result<mesh::ScalarField> SeriesVolumeField(const SeriesContext& ctx);
+bool SeriesHasVolume(const SeriesContext& ctx);
 
 // The STL of one structure ("rt <digest> <roi>" or "seg <digest> <segment>").
 Result<std::string> StructureStl(const SeriesContext& ctx, std::string_view params);

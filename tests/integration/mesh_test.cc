@@ -10,6 +10,7 @@
 #include <fstream>
 #include <numbers>
 #include <regex>
+#include <thread>
 
 #include "tests/integration/fixture.h"
 #include "tests/mesh/admesh.h"
@@ -126,6 +127,16 @@ rt.save_as(os.path.join(out, 'rtstruct.dcm'), write_like_original=False)
 print(study, series, rt_series)
 )PY";
 
+// derived.produced of /.dcmfs/stats.json: derived contents produced so far.
+// The mount reuses a stats snapshot for a second (fs/filesystem_stats.cc).
+double DerivedProduced(const std::string& mnt) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const std::string json = ReadFileOrEmpty(mnt + "/.dcmfs/stats.json");
+  std::smatch m;
+  static const std::regex bytes(R"("produced"\s*:\s*([0-9]+))");
+  return std::regex_search(json, m, bytes) ? std::stod(m[1].str()) : NAN;
+}
+
 double AdmeshVolume(const mesh::testing::AdmeshReport& r) {
   std::smatch m;
   static const std::regex volume(R"(Volume\s*:\s*(-?[0-9.eE+-]+))");
@@ -168,8 +179,7 @@ void MakePhantom(Phantom& p) {
   ASSERT_LE(r.exit_code, 2) << r.output;  // expected.txt and the script are not DICOM
 }
 
-// Enabled with the isosurface provider (it needs the series volumes of recon/).
-TEST(MeshMountTest, DISABLED_CtIsosurfacesAreClosedAndOnTheSphere) {
+TEST(MeshMountTest, CtIsosurfacesAreClosedAndOnTheSphere) {
   Phantom p;
   ASSERT_NO_FATAL_FAILURE(MakePhantom(p));
   MountedArchive mount(p.dir.Sub("archive"), p.dir.Sub("mnt"));
@@ -180,6 +190,13 @@ TEST(MeshMountTest, DISABLED_CtIsosurfacesAreClosedAndOnTheSphere) {
     EXPECT_NE(listing.find(name), std::string::npos) << listing;
   }
   EXPECT_EQ(listing.find("iso-"), std::string::npos) << "iso-<value>.stl is not listed";
+  // `ls` computed no mesh: the first stat of bone.stl produces it.
+  Shell("ls " + Q(series) + " " + Q(series + "/mesh") + " >/dev/null");
+  const double before = DerivedProduced(mount.path());
+  struct stat bone {};
+  ASSERT_EQ(::stat((series + "/mesh/bone.stl").c_str(), &bone), 0);
+  EXPECT_EQ(DerivedProduced(mount.path()) - before, 1.0)
+      << "bone.stl was already produced before its first stat";
   // The 0 HU surface is the sphere (r = 12 mm): admesh's volume within 1%.
   const std::string iso = series + "/mesh/iso-0.stl";
   ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(iso));

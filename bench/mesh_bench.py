@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""dcmfs mesh benchmark: mesh/bone.stl (300 HU isosurface, binary STL) of a
+synthetic 512 x 512 x 600 CT read cold through the mount, vs VTK's
+vtkFlyingEdges3D + vtkSTLWriter (python3-vtk9, multithreaded through
+vtkSMPTools) on the same voxels and threshold, in the same run.
+
+Cold means: unmount, clear ARCHIVE/cache (meshes are persisted there), drop
+the page cache (root only), mount; the time covers stat + read of bone.stl
+(blob reads, decompression, pixel decoding, marching cubes, STL). VTK's time
+covers reading the raw volume, flying edges and writing the STL. Medians of
+N repeats; ratio = ours / VTK (lower is better; goal <= 1.0). Peak RSS: the
+dcmfs daemon's VmHWM vs the VTK process's maximum RSS.
+"""
+import argparse, os, shutil, statistics, struct, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fs_bench import Mount, drop_caches, timed  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"  # Debian's numpy, pydicom and vtk load only here
+
+
+def triangles(path):
+    with open(path, "rb") as f:
+        f.seek(80)
+        return struct.unpack("<I", f.read(4))[0]
+
+
+def series_folder(mnt):
+    studies = os.path.join(mnt, "studies")
+    for study in os.listdir(studies):
+        for series in os.listdir(os.path.join(studies, study)):
+            return os.path.join(studies, study, series)
+    raise SystemExit("no series in the mount")
+
+
+def run_ours(dcmfs, archive, mnt, out):
+    shutil.rmtree(os.path.join(archive, "cache"), ignore_errors=True)
+    drop_caches()
+    m = Mount(dcmfs, archive, mnt)
+    try:
+        folder = series_folder(mnt)
+        stl = os.path.join(folder, "mesh", "bone.stl")
+        def go():
+            os.stat(stl)
+            shutil.copyfile(stl, out)
+        t = timed(go)
+        return t, m.peak_rss_mib()
+    finally:
+        m.close()
+
+
+def run_vtk(raw, dims, spacing, out):
+    drop_caches()
+    cmd = ["/usr/bin/time", "-f", "%e %M", PY, os.path.join(HERE, "mesh_vtk.py"), raw,
+           *map(str, dims), *map(str, spacing), "300", out]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+    t = time.perf_counter() - t0
+    rss_kib = int(r.stderr.strip().splitlines()[-1].split()[1])
+    return t, rss_kib / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dcmfs", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--slices", type=int, default=600)
+    args = ap.parse_args()
+    dcmfs = os.path.abspath(args.dcmfs)
+    work = tempfile.mkdtemp(prefix="dcmfs-mesh-", dir=os.environ.get("BENCH_DIR", "/tmp"))
+    try:
+        src, raw = os.path.join(work, "in"), os.path.join(work, "volume.raw")
+        dims, spacing = (512, 512, args.slices), (0.7, 0.7, 0.8)
+        subprocess.run([PY, os.path.join(HERE, "mesh_ct.py"), src, raw, *map(str, dims),
+                        *map(str, spacing)], check=True)
+        archive, mnt = os.path.join(work, "archive"), os.path.join(work, "mnt")
+        subprocess.run([dcmfs, "ingest", archive, src], check=True, stdout=subprocess.DEVNULL)
+        ours, vtk = [], []
+        for _ in range(args.repeats):
+            ours.append(run_ours(dcmfs, archive, mnt, os.path.join(work, "ours.stl")))
+            vtk.append(run_vtk(raw, dims, spacing, os.path.join(work, "vtk.stl")))
+        t_ours = statistics.median(t for t, _ in ours)
+        t_vtk = statistics.median(t for t, _ in vtk)
+        print(f"volume {dims[0]}x{dims[1]}x{dims[2]} int16, threshold 300 HU, {args.repeats} runs")
+        print(f"dcmfs mesh/bone.stl cold: median {t_ours:.2f} s, peak RSS "
+              f"{max(r for _, r in ours):.0f} MiB, {triangles(os.path.join(work, 'ours.stl'))} triangles")
+        print(f"VTK FlyingEdges3D+STL:    median {t_vtk:.2f} s, peak RSS "
+              f"{max(r for _, r in vtk):.0f} MiB, {triangles(os.path.join(work, 'vtk.stl'))} triangles")
+        print(f"ratio dcmfs/VTK time: {t_ours / t_vtk:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
