@@ -86,9 +86,26 @@ const DcmTagKey kGroups[] = {
     DCM_CardiacSynchronizationSequence,
 };
 
+// Philips MR Scale Slope (2005,100E) FL, at the top level of classic
+// images or in the per-frame private item (2005,140F) of enhanced ones.
+const DcmTagKey kPhilipsScaleSlope(0x2005, 0x100E);
+const DcmTagKey kPhilipsPerFrame(0x2005, 0x140F);
+
+std::optional<double> PhilipsScaleSlope(DcmItem& item) {
+  Float32 v = 0;
+  if (item.findAndGetFloat32(kPhilipsScaleSlope, v).good() && std::isfinite(v) && v > 0) return v;
+  DcmItem* sub = nullptr;
+  if (item.findAndGetSequenceItem(kPhilipsPerFrame, sub, 0).good() && sub != nullptr &&
+      sub->findAndGetFloat32(kPhilipsScaleSlope, v).good() && std::isfinite(v) && v > 0) {
+    return v;
+  }
+  return std::nullopt;
+}
+
 void FillFrames(DcmDataset& ds, ImageHeader& h) {
   FrameHeader top;
   FillFrameFromItem(ds, top);
+  top.philips_scale_slope = PhilipsScaleSlope(ds);
   DcmItem* shared = nullptr;
   ds.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0);
   DcmSequenceOfItems* per_frame = nullptr;
@@ -99,6 +116,9 @@ void FillFrames(DcmDataset& ds, ImageHeader& h) {
   for (uint32_t i = 0; i < h.number_of_frames; ++i) {
     DcmItem* frame_item = nullptr;
     if (per_frame != nullptr && i < per_frame->card()) frame_item = per_frame->getItem(i);
+    if (frame_item != nullptr) {
+      if (auto ss = PhilipsScaleSlope(*frame_item)) h.frames[i].philips_scale_slope = ss;
+    }
     for (const DcmTagKey& group : kGroups) {
       if (DcmItem* g = GroupItem(frame_item, shared, group)) FillFrameFromItem(*g, h.frames[i]);
     }

@@ -38,6 +38,10 @@ struct FrameHeader {
   std::optional<int64_t> stack_position;             // InStackPositionNumber (0020,9057)
   std::vector<uint32_t> dimension_index;             // DimensionIndexValues (0020,9157)
   std::optional<double> trigger_time;                // (0018,1060)
+  // Philips private MR Scale Slope (2005,100E), top level or in the
+  // per-frame private sequence (2005,140F): dcm2niix's "precise" values
+  // are stored / scale_slope.
+  std::optional<double> philips_scale_slope;
 };
 
 struct ImageHeader {

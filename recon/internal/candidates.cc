@@ -2,6 +2,7 @@
 // Siemens mosaics; and the sidecar of a volume.
 #include "recon/internal/candidates.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +61,12 @@ void AddMosaicTiles(const ImageHeader& h, const Candidate& base, std::vector<Can
   }
 }
 
+bool IsPhilips(const std::string& manufacturer) {
+  std::string upper;
+  for (char ch : manufacturer) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return upper.find("PHILIPS") != std::string::npos;
+}
+
 }  // namespace
 
 std::vector<Candidate> ExpandCandidates(const std::vector<PlanInput>& inputs,
@@ -87,6 +94,12 @@ std::vector<Candidate> ExpandCandidates(const std::vector<PlanInput>& inputs,
       c.thickness = h.spacing_between_slices.value_or(fh.slice_thickness.value_or(0.0));
       c.slope = fh.rescale_slope == 0 ? 1.0 : fh.rescale_slope;
       c.intercept = fh.rescale_intercept;
+      // Philips "precise" values (dcm2niix's default for Philips MR): the
+      // stored value / MR Scale Slope, i.e. slope 1/SS, intercept RI/(RS*SS).
+      if (fh.philips_scale_slope && IsPhilips(h.manufacturer)) {
+        c.intercept = c.intercept / (c.slope * *fh.philips_scale_slope);
+        c.slope = 1.0 / *fh.philips_scale_slope;
+      }
       c.rows = h.rows;
       c.columns = h.columns;
       c.samples = h.samples_per_pixel;

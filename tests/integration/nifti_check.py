@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks a NIfTI file of the mount against the DICOM files of its series.
 
-Usage: nifti_check.py SERIES.nii DICOM [DICOM ...]
+Usage: nifti_check.py [--uneven] SERIES.nii DICOM [DICOM ...]
 nibabel reads the .nii, pydicom the DICOM files. For every DICOM image the
 world (RAS) positions of its four corner pixels (PS3.3 C.7.6.2.1.1, LPS with
 x and y negated) are mapped through the inverse of nibabel's affine: they
@@ -9,6 +9,9 @@ must land on integer voxel coordinates of one slice, and that slice must
 hold the DICOM pixels (pydicom's pixel_array with the rescale applied),
 whatever voxel order the writer chose. Then random-offset reads of the file
 must equal the same bytes of one full read. Prints "OK ..." or "FAIL reason".
+--uneven (unevenly spaced slices, which one affine cannot place): slices
+whose corners fall between NIfTI slices are skipped; those on the affine's
+grid (at least two) are checked as above.
 """
 import os
 import random
@@ -27,20 +30,27 @@ def world(ds, row, col):
     return np.array([-p[0], -p[1], p[2]])
 
 
-def check(nii_path, dicoms):
+def check(nii_path, dicoms, uneven=False):
     img = nib.load(nii_path)
     data = np.asarray(img.dataobj, dtype=np.float64)
     inv = np.linalg.inv(img.affine)
     seen = set()
+    skipped = 0
     for path in dicoms:
         ds = pydicom.dcmread(path)
         rows, cols = ds.Rows, ds.Columns
         corners = {}
         for r, c in ((0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1)):
             v = inv.dot(np.append(world(ds, r, c), 1.0))[:3]
+            if uneven and abs(v[2] - round(v[2])) > 1e-2:
+                corners = None
+                break
             if np.abs(v - np.round(v)).max() > 1e-2:
                 return "pixel (%d,%d) of %s maps to non-integer voxel %s" % (r, c, path, v)
             corners[(r, c)] = np.round(v).astype(int)
+        if corners is None:
+            skipped += 1
+            continue
         ks = {int(v[2]) for v in corners.values()}
         if len(ks) != 1:
             return "%s does not map to one slice: %s" % (path, corners)
@@ -49,6 +59,9 @@ def check(nii_path, dicoms):
         i1, j1 = corners[(rows - 1, cols - 1)][:2]
         if not (0 <= min(i0, i1) and max(i0, i1) < img.shape[0] and 0 <= min(j0, j1) and
                 max(j0, j1) < img.shape[1] and 0 <= k < img.shape[2]):
+            if uneven:
+                skipped += 1
+                continue
             return "%s maps outside the volume" % path
         ours = data[..., k] if data.ndim == 3 else data[..., k, 0]
         arr = ds.pixel_array.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(
@@ -63,7 +76,9 @@ def check(nii_path, dicoms):
         if not np.allclose(sampled, arr, atol=1e-3 * max(1.0, np.abs(arr).max())):
             return "voxels of %s differ (max %.4g)" % (path, np.abs(sampled - arr).max())
         seen.add(k)
-    if len(seen) != img.shape[2]:
+    if uneven and len(seen) < 2:
+        return "fewer than two slices on the affine's grid"
+    if not uneven and len(seen) != img.shape[2]:
         return "%d DICOM slices for %d NIfTI slices" % (len(seen), img.shape[2])
     whole = open(nii_path, "rb").read()
     if len(whole) != os.stat(nii_path).st_size:
@@ -81,8 +96,12 @@ def check(nii_path, dicoms):
 
 
 def main():
-    err = check(sys.argv[1], sys.argv[2:])
-    print("FAIL " + err if err else "OK %s" % sys.argv[1])
+    args = sys.argv[1:]
+    uneven = args[:1] == ["--uneven"]
+    if uneven:
+        args = args[1:]
+    err = check(args[0], args[1:], uneven)
+    print("FAIL " + err if err else "OK %s" % args[0])
     return 1 if err else 0
 
 
