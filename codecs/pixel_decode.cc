@@ -3,7 +3,9 @@
 // Paths of Decode(i):
 //   native       slice frame i out of the Pixel Data value (no other frame is
 //                read), swap to host order, unpack bits (pixel_native.h);
-//   RLE/JPEG/-LS DCMTK codec on frame i's fragments (pixel_dcmtk_codecs.h);
+//   RLE          our Annex G decoder (pixel_rle.h);
+//   JPEG/JPEG-LS DCMTK codec on frame i's fragments (pixel_dcmtk_codecs.h),
+//                JPEG-LS by CharLS 2 when present (pixel_charls.h);
 //   JPEG 2000    OpenJPEG on frame i's fragments (pixel_openjpeg.h);
 // then one normalisation to the documented layout (pixel_color.h).
 // Transfer syntaxes outside these are refused at Open, naming UID and name.
@@ -34,7 +36,7 @@ constexpr uint64_t kMaxFrameBytes = uint64_t{1} << 30;  // decoded; beyond it we
 // anyway when the filesystem reads a volume).
 constexpr uint64_t kJ2kThreadedPixels = 2048 * 2048;
 
-enum class Path { kNative, kDcmtk, kOpenJpeg, kDeflatedFrames };
+enum class Path { kNative, kRle, kDcmtk, kOpenJpeg, kDeflatedFrames };
 
 constexpr char kRleUid[] = "1.2.840.10008.1.2.5";
 
@@ -43,8 +45,8 @@ bool IsJpegLs(const std::string& ts) {
 }
 
 bool IsNativeSyntax(const std::string& ts) {
-  return ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" ||
-         ts == "1.2.840.10008.1.2.2" || ts == "1.2.840.10008.1.2.1.99";
+  return ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2" ||
+         ts == "1.2.840.10008.1.2.1.99";
 }
 
 class PixelDecoderImpl : public PixelDecoder {
@@ -61,25 +63,24 @@ class PixelDecoderImpl : public PixelDecoder {
     const auto& a = src_.attributes;
     Result<RawFrame> raw = Status::Internal("unreachable");
     if (path_ == Path::kNative) {
-      raw = codecs_internal::ReadNativeFrame(a, index, src_.native.length(), SwapUnit(),
-                                             [this](uint64_t off, uint64_t n, uint8_t* dst) {
-                                               return src_.native.Read(off, n, dst);
-                                             });
+      raw = codecs_internal::ReadNativeFrame(
+          a, index, src_.native.length(), SwapUnit(),
+          [this](uint64_t off, uint64_t n, uint8_t* dst) { return src_.native.Read(off, n, dst); });
     } else {
       ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, JoinFragments(index));
       if (path_ == Path::kDeflatedFrames) {
         raw = InflateNative(bytes);
-      } else if (path_ == Path::kDcmtk && a.bits_allocated == 1 && src_.ts_uid == kRleUid) {
-        raw = codecs_internal::DecodeBitPackedRle(a, bytes);
-      } else if (path_ == Path::kDcmtk && IsJpegLs(src_.ts_uid) &&
-                 codecs_internal::HaveCharls()) {
+      } else if (path_ == Path::kRle) {
+        raw = codecs_internal::DecodeRle(a, bytes);
+      } else if (path_ == Path::kDcmtk && IsJpegLs(src_.ts_uid) && codecs_internal::HaveCharls()) {
         raw = codecs_internal::DecodeWithCharls(a, bytes);
       } else if (path_ == Path::kDcmtk) {
         raw = codecs_internal::DecodeWithDcmtk(a, src_.ts_uid, bytes);
       } else {
-        const int threads = a.pixels() >= kJ2kThreadedPixels
-                                ? static_cast<int>(std::min(4u, std::thread::hardware_concurrency()))
-                                : 1;
+        const int threads =
+            a.pixels() >= kJ2kThreadedPixels
+                ? static_cast<int>(std::min(4u, std::thread::hardware_concurrency()))
+                : 1;
         raw = codecs_internal::DecodeWithOpenJpeg(a, bytes, threads);
       }
     }
@@ -114,14 +115,14 @@ class PixelDecoderImpl : public PixelDecoder {
   // A deflated frame inflates to what frame 0 of native data would be.
   Result<RawFrame> InflateNative(const std::vector<uint8_t>& bytes) const {
     const auto& a = src_.attributes;
-    const uint64_t need = a.bits_allocated == 1 ? (a.pixels() * a.samples + 7) / 8
-                                                : a.native_frame_bytes();
+    const uint64_t need =
+        a.bits_allocated == 1 ? (a.pixels() * a.samples + 7) / 8 : a.native_frame_bytes();
     ASSIGN_OR_RETURN(std::vector<uint8_t> native, codecs_internal::InflateFrame(bytes, need));
-    return codecs_internal::ReadNativeFrame(
-        a, 0, native.size(), 1, [&native](uint64_t off, uint64_t n, uint8_t* dst) {
-          std::memcpy(dst, native.data() + off, n);
-          return Status::Ok();
-        });
+    return codecs_internal::ReadNativeFrame(a, 0, native.size(), 1,
+                                            [&native](uint64_t off, uint64_t n, uint8_t* dst) {
+                                              std::memcpy(dst, native.data() + off, n);
+                                              return Status::Ok();
+                                            });
   }
 
   // Explicit big endian swaps whole VR values (PS3.5 7.3).
@@ -158,6 +159,8 @@ Result<Path> ChoosePath(const PixelSource& src) {
   Path path;
   if (IsNativeSyntax(ts)) {
     path = Path::kNative;
+  } else if (ts == kRleUid) {
+    path = Path::kRle;
   } else if (codecs_internal::IsDcmtkCodecSyntax(ts)) {
     path = Path::kDcmtk;
   } else if (codecs_internal::IsOpenJpegSyntax(ts)) {
@@ -185,14 +188,12 @@ Status CheckBudget(const PixelSource& src, Path path) {
   if (path != Path::kNative) return Status::Ok();
   ASSIGN_OR_RETURN(const unsigned bytes, codecs_internal::NativeSampleBytes(a));
   (void)bytes;
-  const uint64_t need = a.bits_allocated == 1
-                            ? (a.pixels() * a.samples * a.frames + 7) / 8
-                            : a.native_frame_bytes() * a.frames;
+  const uint64_t need = a.bits_allocated == 1 ? (a.pixels() * a.samples * a.frames + 7) / 8
+                                              : a.native_frame_bytes() * a.frames;
   if (need > src.native.length()) {
-    return Status::DataLoss("Pixel Data holds " + std::to_string(src.native.length()) +
-                            " bytes; " + std::to_string(a.frames) + " frame(s) of " +
-                            std::to_string(a.rows) + "x" + std::to_string(a.columns) +
-                            " need " + std::to_string(need));
+    return Status::DataLoss("Pixel Data holds " + std::to_string(src.native.length()) + " bytes; " +
+                            std::to_string(a.frames) + " frame(s) of " + std::to_string(a.rows) +
+                            "x" + std::to_string(a.columns) + " need " + std::to_string(need));
   }
   return Status::Ok();
 }
@@ -202,12 +203,15 @@ Status CheckBudget(const PixelSource& src, Path path) {
 size_t SampleSize(SampleType type) {
   switch (type) {
     case SampleType::kUint8:
-    case SampleType::kInt8: return 1;
+    case SampleType::kInt8:
+      return 1;
     case SampleType::kUint16:
-    case SampleType::kInt16: return 2;
+    case SampleType::kInt16:
+      return 2;
     case SampleType::kUint32:
     case SampleType::kInt32:
-    case SampleType::kFloat32: return 4;
+    case SampleType::kFloat32:
+      return 4;
   }
   return 1;
 }

@@ -16,7 +16,7 @@ struct CharlsFrameInfo {
   int32_t bits_per_sample;
   int32_t component_count;
 };
-using Errc = int32_t;           // charls_jpegls_errc: 0 is success
+using Errc = int32_t;            // charls_jpegls_errc: 0 is success
 using InterleaveMode = int32_t;  // charls_interleave_mode: 0 is none (planar)
 
 struct CharlsApi {
@@ -85,12 +85,11 @@ Result<RawFrame> DecodeWithCharls(const PixelAttributes& a, std::span<const uint
   // Check the geometry before allocating what the header asks for.
   if (info.width != a.columns || info.height != a.rows ||
       info.component_count != static_cast<int32_t>(a.samples) || info.bits_per_sample > 16) {
-    return Status::DataLoss("JPEG-LS frame is " + std::to_string(info.width) + "x" +
-                            std::to_string(info.height) + "x" +
-                            std::to_string(info.component_count) + " at " +
-                            std::to_string(info.bits_per_sample) + " bits; the dataset says " +
-                            std::to_string(a.columns) + "x" + std::to_string(a.rows) + "x" +
-                            std::to_string(a.samples));
+    return Status::DataLoss(
+        "JPEG-LS frame is " + std::to_string(info.width) + "x" + std::to_string(info.height) + "x" +
+        std::to_string(info.component_count) + " at " + std::to_string(info.bits_per_sample) +
+        " bits; the dataset says " + std::to_string(a.columns) + "x" + std::to_string(a.rows) +
+        "x" + std::to_string(a.samples));
   }
   size_t size = 0;
   if ((e = api.destination_size(dec.d, 0, &size)) != 0) return fail("size", e);

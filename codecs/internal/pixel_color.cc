@@ -103,8 +103,8 @@ Result<DecodedFrame> NormalizeColour(const RawFrame& raw, const PixelAttributes&
   for (uint64_t i = 0; i < n; ++i) {
     for (unsigned c = 0; c < 3; ++c) {
       const uint64_t at = raw.planar ? c * n + i : i * 3 + c;
-      f.data[i * 3 + c] = static_cast<uint8_t>((Load(raw.data.data(), raw.bytes_per_sample, at)
-                                                >> down) & 0xFF);
+      f.data[i * 3 + c] =
+          static_cast<uint8_t>((Load(raw.data.data(), raw.bytes_per_sample, at) >> down) & 0xFF);
     }
   }
   if (raw.photometric == "YBR_FULL" || raw.photometric == "YBR_FULL_422") {
@@ -117,8 +117,7 @@ Result<DecodedFrame> NormalizeColour(const RawFrame& raw, const PixelAttributes&
 
 // PS3.3 C.7.6.3.1.5: index = stored value - first mapped, clamped to the
 // table; 16-bit entries keep their high byte.
-Result<DecodedFrame> ApplyPalette(const RawFrame& raw, const PixelAttributes& a,
-                                  DecodedFrame f) {
+Result<DecodedFrame> ApplyPalette(const RawFrame& raw, const PixelAttributes& a, DecodedFrame f) {
   const uint64_t n = a.pixels();
   if (raw.data.size() < n * raw.bytes_per_sample) {
     return Status::DataLoss("decoded palette frame is short");
@@ -199,12 +198,24 @@ Result<DecodedFrame> Normalize(RawFrame raw, const PixelAttributes& a, const Pix
       raw.data.resize(count * 4);
       f.data = std::move(raw.data);
       break;
-    case SampleType::kUint8: MaskInto<uint8_t>(raw, a, count, f); break;
-    case SampleType::kInt8: MaskInto<int8_t>(raw, a, count, f); break;
-    case SampleType::kUint16: MaskInto<uint16_t>(raw, a, count, f); break;
-    case SampleType::kInt16: MaskInto<int16_t>(raw, a, count, f); break;
-    case SampleType::kUint32: MaskInto<uint32_t>(raw, a, count, f); break;
-    case SampleType::kInt32: MaskInto<int32_t>(raw, a, count, f); break;
+    case SampleType::kUint8:
+      MaskInto<uint8_t>(raw, a, count, f);
+      break;
+    case SampleType::kInt8:
+      MaskInto<int8_t>(raw, a, count, f);
+      break;
+    case SampleType::kUint16:
+      MaskInto<uint16_t>(raw, a, count, f);
+      break;
+    case SampleType::kInt16:
+      MaskInto<int16_t>(raw, a, count, f);
+      break;
+    case SampleType::kUint32:
+      MaskInto<uint32_t>(raw, a, count, f);
+      break;
+    case SampleType::kInt32:
+      MaskInto<int32_t>(raw, a, count, f);
+      break;
   }
   return f;
 }

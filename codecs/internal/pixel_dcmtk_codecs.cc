@@ -6,7 +6,6 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -20,15 +19,14 @@ namespace dcmfs::codecs_internal {
 namespace {
 
 constexpr const char* kDcmtkSyntaxes[] = {
-    "1.2.840.10008.1.2.5",      // RLE Lossless
-    "1.2.840.10008.1.2.4.50",   // JPEG Baseline (Process 1)
-    "1.2.840.10008.1.2.4.51",   // JPEG Extended (Process 2 & 4)
-    "1.2.840.10008.1.2.4.53",   // JPEG Spectral Selection, retired
-    "1.2.840.10008.1.2.4.55",   // JPEG Full Progression, retired
-    "1.2.840.10008.1.2.4.57",   // JPEG Lossless (Process 14)
-    "1.2.840.10008.1.2.4.70",   // JPEG Lossless SV1
-    "1.2.840.10008.1.2.4.80",   // JPEG-LS Lossless
-    "1.2.840.10008.1.2.4.81",   // JPEG-LS Near-Lossless
+    "1.2.840.10008.1.2.4.50",  // JPEG Baseline (Process 1)
+    "1.2.840.10008.1.2.4.51",  // JPEG Extended (Process 2 & 4)
+    "1.2.840.10008.1.2.4.53",  // JPEG Spectral Selection, retired
+    "1.2.840.10008.1.2.4.55",  // JPEG Full Progression, retired
+    "1.2.840.10008.1.2.4.57",  // JPEG Lossless (Process 14)
+    "1.2.840.10008.1.2.4.70",  // JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80",  // JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81",  // JPEG-LS Near-Lossless
 };
 
 void RegisterDecoders() {
@@ -36,7 +34,6 @@ void RegisterDecoders() {
   std::call_once(once, [] {
     // Defaults, as dcmdjpeg/dcmdjpls: YCbCr JPEG is converted to RGB when the
     // photometric interpretation says YBR (EDC_photometricInterpretation).
-    DcmRLEDecoderRegistration::registerCodecs();
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
   });
@@ -49,7 +46,10 @@ unsigned JpegPrecision(std::span<const uint8_t> s) {
   while (i + 4 < s.size()) {
     if (s[i] != 0xFF) return 0;
     const uint8_t m = s[i + 1];
-    if (m == 0xFF) { ++i; continue; }  // fill byte
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }  // fill byte
     const size_t len = size_t{s[i + 2]} << 8 | s[i + 3];
     const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
     if (sof) return s[i + 4];
@@ -61,12 +61,6 @@ unsigned JpegPrecision(std::span<const uint8_t> s) {
 
 Result<unsigned> OutputSampleBytes(const PixelAttributes& a, const std::string& ts,
                                    std::span<const uint8_t> frame) {
-  if (ts == "1.2.840.10008.1.2.5") {
-    if (a.bits_allocated % 8 != 0 || a.bits_allocated == 0 || a.bits_allocated > 32) {
-      return Status::Unsupported("RLE with BitsAllocated " + std::to_string(a.bits_allocated));
-    }
-    return a.bits_allocated / 8u;
-  }
   if (ts == "1.2.840.10008.1.2.4.80" || ts == "1.2.840.10008.1.2.4.81") {
     return (a.bits_stored > 8 || a.bits_allocated > 8) ? 2u : 1u;
   }
@@ -85,7 +79,7 @@ void PutAttributes(const PixelAttributes& a, DcmDataset& ds) {
   ds.putAndInsertUint16(DCM_PixelRepresentation, a.is_signed ? 1 : 0);
   ds.putAndInsertOFStringArray(DCM_PhotometricInterpretation, a.photometric.c_str());
   // Ask for colour-by-pixel output whatever the file stored: the decoders
-  // honour the dataset's value (RLE, JPEG) or restore it (JPEG-LS).
+  // honour the dataset's value (JPEG) or restore it (JPEG-LS).
   if (a.samples > 1) ds.putAndInsertUint16(DCM_PlanarConfiguration, 0);
   ds.putAndInsertOFStringArray(DCM_NumberOfFrames, "1");
 }
@@ -126,12 +120,12 @@ Result<RawFrame> DecodeWithDcmtk(const PixelAttributes& a, const std::string& ts
     Uint32 start_fragment = 0;
     OFString colour;
     const DcmXfer xfer(ts_uid.c_str());
-    OFCondition cond = DcmCodecList::decodeFrame(xfer, nullptr, &seq, &ds, 0, start_fragment,
-                                                 raw.data.data(),
-                                                 static_cast<Uint32>(raw.data.size()), colour);
+    OFCondition cond =
+        DcmCodecList::decodeFrame(xfer, nullptr, &seq, &ds, 0, start_fragment, raw.data.data(),
+                                  static_cast<Uint32>(raw.data.size()), colour);
     if (cond.bad()) {
-      return Status::DataLoss(std::string(xfer.getXferName()) + " frame not decodable: " +
-                              cond.text());
+      return Status::DataLoss(std::string(xfer.getXferName()) +
+                              " frame not decodable: " + cond.text());
     }
     raw.photometric = colour.c_str();
   } catch (const std::exception& e) {

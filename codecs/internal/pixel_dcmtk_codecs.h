@@ -1,5 +1,5 @@
-// Frames in RLE (PS3.5 A.4.2), JPEG baseline/extended/lossless (A.4.1) and
-// JPEG-LS (A.4.3), decoded by DCMTK's dcmdata/dcmjpeg/dcmjpls codecs.
+// Frames in JPEG baseline/extended/lossless (PS3.5 A.4.1) and JPEG-LS
+// (A.4.3), decoded by DCMTK's dcmjpeg/dcmjpls codecs. (RLE: pixel_rle.h.)
 //
 // Each call builds a private one-frame pixel sequence holding only this
 // frame's bytes and asks DcmCodecList::decodeFrame for frame 0. DCMTK's

@@ -33,7 +33,8 @@ Result<std::vector<FrameSpan>> FromOffsets(std::span<const FragmentInfo> fragmen
     out[f].first = static_cast<uint32_t>(it - starts.begin());
   }
   for (uint32_t f = 0; f < frames; ++f) {
-    const uint32_t end = f + 1 < frames ? out[f + 1].first : static_cast<uint32_t>(fragments.size());
+    const uint32_t end =
+        f + 1 < frames ? out[f + 1].first : static_cast<uint32_t>(fragments.size());
     out[f].count = end - out[f].first;
   }
   return out;

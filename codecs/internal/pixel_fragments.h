@@ -13,8 +13,8 @@ namespace dcmfs::codecs_internal {
 
 // One fragment (an Item of the pixel sequence after the Basic Offset Table).
 struct FragmentInfo {
-  uint64_t length = 0;      // value length of the Item
-  uint8_t head[12] = {};    // its first bytes (fewer if shorter), to spot frame starts
+  uint64_t length = 0;    // value length of the Item
+  uint8_t head[12] = {};  // its first bytes (fewer if shorter), to spot frame starts
 };
 
 // The fragments [first, first + count) that make up one frame.

@@ -26,11 +26,11 @@ struct PixelAttributes {
   uint16_t high_bit = 0;
   bool is_signed = false;
   uint16_t planar = 0;
-  std::string photometric;   // as stored, trimmed
+  std::string photometric;  // as stored, trimmed
   uint32_t frames = 1;
   // Float Pixel Data (7FE0,0008) is 32-bit, Double Float (7FE0,0009) 64-bit.
   bool is_float = false;
-  PaletteLut palette[3];     // red, green, blue when photometric is PALETTE COLOR
+  PaletteLut palette[3];  // red, green, blue when photometric is PALETTE COLOR
 
   uint64_t pixels() const { return uint64_t{rows} * columns; }
   // Bytes of one native (uncompressed) frame; 0 for BitsAllocated 1,
@@ -45,7 +45,7 @@ struct RawFrame {
   std::vector<uint8_t> data;
   uint8_t bytes_per_sample = 1;
   bool planar = false;
-  std::string photometric;   // what the samples are now (a codec may convert)
+  std::string photometric;  // what the samples are now (a codec may convert)
 };
 
 }  // namespace dcmfs::codecs_internal

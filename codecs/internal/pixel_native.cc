@@ -8,7 +8,9 @@
 namespace dcmfs::codecs_internal {
 namespace {
 
-bool IsYbr422(const PixelAttributes& a) { return a.samples == 3 && a.photometric == "YBR_FULL_422"; }
+bool IsYbr422(const PixelAttributes& a) {
+  return a.samples == 3 && a.photometric == "YBR_FULL_422";
+}
 
 // Reverses every `unit`-byte group of `data` in place.
 void SwapInPlace(uint8_t* data, size_t size, unsigned unit) {
@@ -74,13 +76,17 @@ std::vector<uint8_t> DoublesToFloats(const uint8_t* in, uint64_t count) {
 Result<unsigned> NativeSampleBytes(const PixelAttributes& a) {
   switch (a.bits_allocated) {
     case 1:
-    case 8: return 1u;
-    case 16: return 2u;
-    case 32: return 4u;
+    case 8:
+      return 1u;
+    case 16:
+      return 2u;
+    case 32:
+      return 4u;
     case 64:
       if (a.is_float) return 8u;
       break;
-    default: break;
+    default:
+      break;
   }
   return Status::Unsupported("BitsAllocated " + std::to_string(a.bits_allocated) +
                              " is not decodable (PS3.5 8.1.1 allows 1 or a multiple of 8)");
@@ -97,18 +103,18 @@ Result<RawFrame> ReadNativeFrame(const PixelAttributes& a, uint32_t index, uint6
                                  unsigned swap_unit, const ValueReader& read) {
   ASSIGN_OR_RETURN(const unsigned bytes, NativeSampleBytes(a));
   if (IsYbr422(a) && (bytes != 1 || a.columns % 2 != 0 || a.planar != 0)) {
-    return Status::Unsupported("YBR_FULL_422 native data needs 8 bits, even Columns and "
-                               "PlanarConfiguration 0");
+    return Status::Unsupported(
+        "YBR_FULL_422 native data needs 8 bits, even Columns and "
+        "PlanarConfiguration 0");
   }
   const bool bits = a.bits_allocated == 1;
   const uint64_t first_bit = bits ? uint64_t{index} * a.pixels() * a.samples : 0;
   const uint64_t start = bits ? first_bit / 8 : uint64_t{index} * a.native_frame_bytes();
-  const uint64_t end = bits ? (first_bit + a.pixels() * a.samples + 7) / 8
-                            : start + a.native_frame_bytes();
+  const uint64_t end =
+      bits ? (first_bit + a.pixels() * a.samples + 7) / 8 : start + a.native_frame_bytes();
   if (end > value_length) {
-    return Status::DataLoss("Pixel Data holds " + std::to_string(value_length) +
-                            " bytes; frame " + std::to_string(index) + " needs bytes up to " +
-                            std::to_string(end));
+    return Status::DataLoss("Pixel Data holds " + std::to_string(value_length) + " bytes; frame " +
+                            std::to_string(index) + " needs bytes up to " + std::to_string(end));
   }
   // Byte swapping works on whole VR values, so read an aligned superset.
   const unsigned unit = std::max(1u, swap_unit);

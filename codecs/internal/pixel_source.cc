@@ -203,10 +203,18 @@ Status ReadPixelElement(DcmItem& ds, PixelSource& src) {
     if (src.encapsulated) return ReadFragments(ds, *pixel, src);
   }
   switch (element->getTag().getEVR()) {
-    case EVR_OW: src.native_vr_width = 2; break;
-    case EVR_OF: src.native_vr_width = 4; break;
-    case EVR_OD: src.native_vr_width = 8; break;
-    default: src.native_vr_width = 1; break;
+    case EVR_OW:
+      src.native_vr_width = 2;
+      break;
+    case EVR_OF:
+      src.native_vr_width = 4;
+      break;
+    case EVR_OD:
+      src.native_vr_width = 8;
+      break;
+    default:
+      src.native_vr_width = 1;
+      break;
   }
   const bool was_loaded = element->valueLoaded();
   ASSIGN_OR_RETURN(src.native, ValueSource::Of(element, src.big_endian));
@@ -231,8 +239,9 @@ Result<ValueSource> ValueSource::Of(DcmElement* element, bool big_endian) {
   }
   v.owned_.resize(v.length_);
   if (v.length_ > 0) {
-    OFCondition c = element->getPartialValue(v.owned_.data(), 0, static_cast<Uint32>(v.length_),
-                                             nullptr, big_endian ? EBO_BigEndian : EBO_LittleEndian);
+    OFCondition c =
+        element->getPartialValue(v.owned_.data(), 0, static_cast<Uint32>(v.length_), nullptr,
+                                 big_endian ? EBO_BigEndian : EBO_LittleEndian);
     if (c.bad()) return Status::DataLoss(std::string("pixel value unreadable: ") + c.text());
   }
   return v;
@@ -247,9 +256,9 @@ Status ValueSource::Read(uint64_t offset, uint64_t n, uint8_t* dst) const {
     std::memcpy(dst, owned_.data() + offset, n);
     return Status::Ok();
   }
-  OFCondition c = element_->getPartialValue(dst, static_cast<Uint32>(offset),
-                                            static_cast<Uint32>(n), nullptr,
-                                            big_endian_ ? EBO_BigEndian : EBO_LittleEndian);
+  OFCondition c =
+      element_->getPartialValue(dst, static_cast<Uint32>(offset), static_cast<Uint32>(n), nullptr,
+                                big_endian_ ? EBO_BigEndian : EBO_LittleEndian);
   if (c.bad()) return Status::DataLoss(std::string("pixel bytes unreadable: ") + c.text());
   return Status::Ok();
 }
@@ -289,8 +298,8 @@ Result<PixelSource> ParsePixelSource(std::span<const uint8_t> bytes) {
     // Refusals name the transfer syntax (PixelDecoder::Open's contract).
     const auto named = [&src](const Status& s) {
       if (s.code() != StatusCode::kUnsupported) return s;
-      return s.WithContext("transfer syntax " + src.ts_uid + " (" +
-                           TransferSyntaxName(src.ts_uid) + ")");
+      return s.WithContext("transfer syntax " + src.ts_uid + " (" + TransferSyntaxName(src.ts_uid) +
+                           ")");
     };
     auto attributes = ReadAttributes(ds);
     if (!attributes.ok()) return named(attributes.status());

@@ -49,10 +49,10 @@ struct PixelSource {
   bool big_endian = false;
   bool encapsulated = false;
   PixelAttributes attributes;
-  ValueSource native;                   // when !encapsulated
-  unsigned native_vr_width = 1;         // 1 OB, 2 OW, 4 OF, 8 OD
-  std::vector<ValueSource> fragments;   // when encapsulated
-  std::vector<FrameSpan> frames;        // fragments of each frame
+  ValueSource native;                  // when !encapsulated
+  unsigned native_vr_width = 1;        // 1 OB, 2 OW, 4 OF, 8 OD
+  std::vector<ValueSource> fragments;  // when encapsulated
+  std::vector<FrameSpan> frames;       // fragments of each frame
 };
 
 // Human name of a transfer syntax UID ("JPEG 2000 Image Compression",

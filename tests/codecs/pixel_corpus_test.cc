@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -51,7 +51,8 @@ std::vector<Listed> ReadListing(const std::string& tsv) {
     if (f.size() != 7) continue;
     Listed l{f[0], f[1], f[3], f[4], f[6], static_cast<uint32_t>(std::stoul(f[2])), {}};
     std::stringstream fs(f[5]);
-    while (std::getline(fs, cell, ',')) l.sampled.push_back(static_cast<uint32_t>(std::stoul(cell)));
+    while (std::getline(fs, cell, ','))
+      l.sampled.push_back(static_cast<uint32_t>(std::stoul(cell)));
     out.push_back(l);
   }
   return out;
@@ -70,13 +71,35 @@ struct Diff {
 double SampleAt(const DecodedFrame& f, const std::string& bytes, size_t i) {
   const char* p = bytes.data() + i * SampleSize(f.format.type);
   switch (f.format.type) {
-    case SampleType::kUint8: return static_cast<uint8_t>(*p);
-    case SampleType::kInt8: return static_cast<int8_t>(*p);
-    case SampleType::kUint16: { uint16_t v; std::memcpy(&v, p, 2); return v; }
-    case SampleType::kInt16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-    case SampleType::kUint32: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-    case SampleType::kInt32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case SampleType::kFloat32: { float v; std::memcpy(&v, p, 4); return v; }
+    case SampleType::kUint8:
+      return static_cast<uint8_t>(*p);
+    case SampleType::kInt8:
+      return static_cast<int8_t>(*p);
+    case SampleType::kUint16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case SampleType::kInt16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case SampleType::kUint32: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case SampleType::kInt32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case SampleType::kFloat32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
   }
   return 0;
 }
@@ -206,8 +229,8 @@ TEST(PixelCorpusTest, EveryPixelFileDecodesOrIsRefusedByName) {
       }
     }
   }
-  std::printf("\n%-24s %5s %6s %7s %10s %6s %7s %6s  %s\n", "transfer syntax", "files",
-              "frames", "refused", "unreadable", "failed", "checked", "differ", "reason refused");
+  std::printf("\n%-24s %5s %6s %7s %10s %6s %7s %6s  %s\n", "transfer syntax", "files", "frames",
+              "refused", "unreadable", "failed", "checked", "differ", "reason refused");
   for (const auto& [ts, r] : table) {
     std::printf("%-24s %5d %6d %7d %10d %6d %7d %6d  %s\n", ts.c_str(), r.files, r.frames,
                 r.refused, r.unreadable, r.failed, r.checked, r.mismatched, r.reason.c_str());
@@ -216,7 +239,6 @@ TEST(PixelCorpusTest, EveryPixelFileDecodesOrIsRefusedByName) {
               gdcm_checks);
   EXPECT_GT(pydicom_checks, 500);
 }
-
 
 // Corpus files that hold the same image in different transfer syntaxes (their
 // authors made them so: dcm_qa_ts stores one mosaic nine ways; pydicom-data's
@@ -263,7 +285,8 @@ TEST(PixelCorpusTest, SameImageInEveryLosslessSyntaxDecodesIdentically) {
       }
       ASSERT_EQ(frames.size(), first.size()) << rel << " vs " << first_name;
       for (size_t f = 0; f < frames.size(); ++f) {
-        EXPECT_TRUE(frames[f] == first[f]) << rel << " frame " << f << " differs from " << first_name;
+        EXPECT_TRUE(frames[f] == first[f])
+            << rel << " frame " << f << " differs from " << first_name;
       }
       ++compared;
     }
