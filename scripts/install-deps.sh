@@ -17,7 +17,7 @@ PACKAGES=(
   util-linux libgdcm-tools
   # reference tools the tests and benchmarks compare against
   dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
-  nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle
+  nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle chromium
   libcurl4-openssl-dev zip unzip
   # .zip archives given to dcmfs ingest
   libzip-dev

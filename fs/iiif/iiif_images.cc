@@ -69,6 +69,7 @@ IiifImage FrameImage(const InstanceRecord& rec, uint32_t frame, bool multi) {
   image.color = m.samples_per_pixel == 3;
   image.digest = rec.digest;
   image.frame = frame;
+  image.frames = std::max<uint32_t>(1, m.number_of_frames);
   image.display = DisplaySettingsFromMeta(m);
   image.label = m.instance_number ? "Instance " + std::to_string(*m.instance_number)
                                   : std::string("Instance");
@@ -108,6 +109,28 @@ Result<std::optional<IiifImage>> PyramidImage(const SeriesContext& ctx,
   for (const PyramidLevel& l : image.levels) sizes.emplace_back(l.header.total_columns, l.header.total_rows);
   image.info = MakePyramidInfo(sizes, image.color, base.tile_columns, base.tile_rows);
   return std::optional<IiifImage>(std::move(image));
+}
+
+// 2 x 2 box average (an odd last row or column averages what it has): one
+// level of the frame's pyramid. Exact area averaging when sizes are even.
+Raster HalveRaster(const Raster& in) {
+  const uint16_t ch = in.channels;
+  Raster out{(in.width + 1) / 2, (in.height + 1) / 2, ch, {}};
+  out.pixels.resize(size_t{out.width} * out.height * ch);
+  for (uint32_t y = 0; y < out.height; ++y) {
+    const uint32_t ya = 2 * y, yb = std::min(in.height - 1, 2 * y + 1);
+    const uint8_t* ra = in.pixels.data() + size_t{ya} * in.width * ch;
+    const uint8_t* rb = in.pixels.data() + size_t{yb} * in.width * ch;
+    uint8_t* o = out.pixels.data() + size_t{y} * out.width * ch;
+    for (uint32_t x = 0; x < out.width; ++x) {
+      const uint32_t xa = 2 * x, xb = std::min(in.width - 1, 2 * x + 1);
+      for (uint16_t c = 0; c < ch; ++c) {
+        const unsigned sum = ra[xa * ch + c] + ra[xb * ch + c] + rb[xa * ch + c] + rb[xb * ch + c];
+        o[size_t{x} * ch + c] = static_cast<uint8_t>((sum + 2) / 4);
+      }
+    }
+  }
+  return out;
 }
 
 // A value produced once per key and kept in a bounded LRU; concurrent askers
@@ -344,10 +367,34 @@ Result<std::shared_ptr<const Raster>> IiifPixels::FrameRaster(const SeriesContex
   return impl_->rasters.Get(
       ToHex(image.digest) + "/" + std::to_string(image.frame),
       [&]() -> Result<std::shared_ptr<const Raster>> {
-        ASSIGN_OR_RETURN(auto file, impl_->Open(ctx, image.digest));
+        std::shared_ptr<const OpenFile> file;
+        if (image.frames > 1) {  // other frames will want the same file
+          ASSIGN_OR_RETURN(file, impl_->Open(ctx, image.digest));
+        } else {  // read once: the rendered frame is what stays cached
+          auto once = std::make_shared<OpenFile>();
+          ASSIGN_OR_RETURN(once->bytes, ctx.blobs->ReadAll(image.digest));
+          ASSIGN_OR_RETURN(once->decoder,
+                           PixelDecoder::Open({reinterpret_cast<const uint8_t*>(once->bytes.data()),
+                                               once->bytes.size()}));
+          file = std::move(once);
+        }
         ASSIGN_OR_RETURN(DecodedFrame frame, file->decoder->Decode(image.frame));
+        file.reset();
         ASSIGN_OR_RETURN(Raster raster, RenderFrame(frame, image.display));
         return std::shared_ptr<const Raster>(std::make_shared<Raster>(std::move(raster)));
+      },
+      [](const Raster& r) { return r.pixels.size(); });
+}
+
+Result<std::shared_ptr<const Raster>> IiifPixels::LevelRaster(const SeriesContext& ctx,
+                                                              const IiifImage& image,
+                                                              uint32_t level) {
+  if (level == 0) return FrameRaster(ctx, image);
+  return impl_->rasters.Get(
+      ToHex(image.digest) + "/" + std::to_string(image.frame) + "/L" + std::to_string(level),
+      [&]() -> Result<std::shared_ptr<const Raster>> {
+        ASSIGN_OR_RETURN(auto finer, LevelRaster(ctx, image, level - 1));
+        return std::shared_ptr<const Raster>(std::make_shared<Raster>(HalveRaster(*finer)));
       },
       [](const Raster& r) { return r.pixels.size(); });
 }
@@ -355,12 +402,21 @@ Result<std::shared_ptr<const Raster>> IiifPixels::FrameRaster(const SeriesContex
 Result<std::string> IiifPixels::Render(const SeriesContext& ctx, const IiifImage& image,
                                        const Resolved& r) {
   if (image.is_pyramid()) return impl_->RenderPyramid(ctx, image, r);
-  ASSIGN_OR_RETURN(std::shared_ptr<const Raster> frame, FrameRaster(ctx, image));
-  if (frame->width != image.width || frame->height != image.height) {
+  // The coarsest pyramid level at least as fine as the output.
+  const double wanted = std::min(double(r.w) / r.out_w, double(r.h) / r.out_h);
+  uint32_t level = 0;
+  while (level < 30 && double(2u << level) <= wanted * 1.0001) ++level;
+  ASSIGN_OR_RETURN(std::shared_ptr<const Raster> src, LevelRaster(ctx, image, level));
+  const uint32_t f = 1u << level;
+  if ((src->width != (image.width + f - 1) / f) || src->height != (image.height + f - 1) / f) {
     return Status::Corruption("iiif: decoded frame size differs from the catalog's");
   }
-  const RasterView region{frame->pixels.data() + (size_t{r.y} * frame->width + r.x) * frame->channels,
-                          r.w, r.h, frame->channels, size_t{frame->width} * frame->channels};
+  // The region in level pixels (whole pixels covering it).
+  const uint32_t x0 = r.x / f, y0 = r.y / f;
+  const uint32_t x1 = std::min(src->width, (r.x + r.w + f - 1) / f);
+  const uint32_t y1 = std::min(src->height, (r.y + r.h + f - 1) / f);
+  const RasterView region{src->pixels.data() + (size_t{y0} * src->width + x0) * src->channels,
+                          x1 - x0, y1 - y0, src->channels, size_t{src->width} * src->channels};
   return RenderRegion(region, r);
 }
 

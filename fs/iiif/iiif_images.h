@@ -45,7 +45,8 @@ struct IiifImage {
   std::string label;  // "Instance 12", "Instance 3 frame 2", "Slide"
   // A frame of an instance (not a pyramid):
   Digest digest{};
-  uint32_t frame = 0;  // 0-based
+  uint32_t frame = 0;   // 0-based
+  uint32_t frames = 1;  // of the instance
   DisplaySettings display;
   // A pyramid: levels, largest first.
   std::vector<PyramidLevel> levels;
@@ -81,6 +82,11 @@ class IiifPixels {
   // The whole frame of a non-pyramid image through the display pipeline
   // (recon/render.h: first stored window, else the percentile window).
   Result<std::shared_ptr<const Raster>> FrameRaster(const SeriesContext& ctx, const IiifImage& image);
+  // Level k of a pyramid built from FrameRaster by 2 x 2 averaging (level 0
+  // is the frame; sizes ceil(w / 2^k) x ceil(h / 2^k)), so that a tile at
+  // scale factor 2^k is a crop, and other downscales start near their size.
+  Result<std::shared_ptr<const Raster>> LevelRaster(const SeriesContext& ctx, const IiifImage& image,
+                                                    uint32_t level);
 
   // The encoded bytes of one request. Whole-slide requests that match a
   // stored JPEG tile are the stored bytes; other regions are composed from

@@ -44,12 +44,16 @@ int FreePort() {
 // nginx with the shipped server block pointed at `root`, listening on `port`.
 class Nginx {
  public:
-  Nginx(const TempDir& dir, const std::string& root, int port) : prefix_(dir.Sub("nginx")) {
+  // `viewer`: a folder also served at /viewer/ (the viewer page).
+  Nginx(const TempDir& dir, const std::string& root, int port, const std::string& viewer)
+      : prefix_(dir.Sub("nginx")) {
     std::string server = ReadFileOrEmpty(SourceDir() + "/packaging/nginx-dcmfs.conf");
     server = std::regex_replace(server, std::regex("listen 8080;"),
                                 "listen 127.0.0.1:" + std::to_string(port) + ";");
     server = std::regex_replace(server, std::regex("root /mnt/dcmfs;"), "root " + root + ";");
     server = std::regex_replace(server, std::regex("alias /mnt/dcmfs/;"), "alias " + root + "/;");
+    server = std::regex_replace(server, std::regex("  # Manifests\\."),
+                                "  location ^~ /viewer/ { alias " + viewer + "/; }\n  # Manifests.");
     WriteFileOrDie(prefix_ + "/server.conf", server);
     std::string conf;
     // Workers of a root master run as nobody, who may not read a mount made
@@ -95,13 +99,25 @@ TEST(IiifTest, NginxServesALevel2ServiceFromTheMount) {
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"), "iiif_base=" + base);
   ASSERT_TRUE(mount.ok()) << mount.log();
-  Nginx nginx(dir, mount.path(), port);
+  Nginx nginx(dir, mount.path(), port, dir.Sub("viewer"));
   ASSERT_TRUE(nginx.ok()) << nginx.log();
 
   auto checked = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_check.py") +
                        " " + Q(base) + " " + Q(mount.path()) + " " + Q(data) + " 2>&1");
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
   EXPECT_NE(checked.output.find(" 0 failures"), std::string::npos) << checked.output;
+
+  // A real viewer: OpenSeadragon from npm in headless Chromium (exit 77 when
+  // either is unavailable: reported, not failed).
+  auto viewer = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_viewer.py") +
+                      " " + Q(base) + " " + Q(mount.path()) + " " + Q(data) + " " +
+                      Q(dir.Sub("viewer")) + " 2>&1");
+  if (viewer.exit_code == 77) {
+    std::cerr << "[ NOTE ] " << viewer.output;
+  } else {
+    EXPECT_EQ(viewer.exit_code, 0) << viewer.output;
+    EXPECT_NE(viewer.output.find("viewer ok"), std::string::npos) << viewer.output;
+  }
 }
 
 TEST(IiifTest, InvalidRequestPathsAreENOENTNotACrash) {
