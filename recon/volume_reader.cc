@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "recon/nifti.h"
 
@@ -68,7 +69,40 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
       volume_(volume),
       source_(std::move(source)),
       header_(NiftiHeader(plan_->volumes.at(volume_))),
+      prefetch_slices_(options.prefetch_slices),
       frames_(options.cache_bytes) {}
+
+VolumeReader::~VolumeReader() {
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return prefetching_ == 0; });
+}
+
+void VolumeReader::Prefetch(uint32_t index) const {
+  const VolumePlan& v = plan();
+  std::vector<std::pair<uint32_t, uint32_t>> wanted;
+  {
+    std::lock_guard lock(mu_);
+    for (uint32_t i = index + 1; i < v.slices.size() && i <= index + prefetch_slices_; ++i) {
+      if (prefetching_ + wanted.size() >= prefetch_slices_) break;
+      const uint64_t key = uint64_t{v.slices[i].instance} << 32 | v.slices[i].frame;
+      if (frames_.Get(key) || flights_.count(key)) continue;
+      bool dup = false;
+      for (const auto& w : wanted) dup = dup || (w.first == v.slices[i].instance && w.second == v.slices[i].frame);
+      if (!dup) wanted.emplace_back(v.slices[i].instance, v.slices[i].frame);
+    }
+    prefetching_ += static_cast<uint32_t>(wanted.size());
+  }
+  // Read-ahead: the next slices decode while the caller copies this one
+  // (a cold `cat series.nii` is otherwise one decode at a time).
+  for (const auto& [instance, frame] : wanted) {
+    std::thread([this, instance = instance, frame = frame] {
+      (void)GetFrame(instance, frame);  // errors surface to the reader that needs the slice
+      std::lock_guard lock(mu_);
+      --prefetching_;
+      done_.notify_all();
+    }).detach();
+  }
+}
 
 uint64_t VolumeReader::size() const { return NiftiFileSize(plan()); }
 
@@ -151,6 +185,8 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
     const uint64_t in_slice = pos % slice_bytes;
     const uint64_t bytes = std::min<uint64_t>(want - done, slice_bytes - in_slice);
     const uint64_t v0 = in_slice / vb, v1 = (in_slice + bytes + vb - 1) / vb;
+    if (prefetch_slices_ > 0 && in_slice + bytes == slice_bytes) Prefetch(slice);
+    else if (prefetch_slices_ > 0 && in_slice == 0) Prefetch(slice);
     if (in_slice % vb == 0 && bytes % vb == 0) {
       RETURN_IF_ERROR(FillSlice(slice, v0, v1 - v0, out.data() + done));
     } else {

@@ -40,6 +40,9 @@ using FrameSource =
 struct VolumeReaderOptions {
   // Bound on decoded frames kept in memory (bytes).
   uint64_t cache_bytes = 64ull << 20;
+  // Sequential reads decode up to this many following slices ahead on
+  // background threads (at most this many at once); 0: no read-ahead.
+  uint32_t prefetch_slices = 4;
 };
 
 class VolumeReader {
@@ -47,6 +50,10 @@ class VolumeReader {
   // `volume` indexes plan->volumes (CHECKed).
   VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume, FrameSource source,
                VolumeReaderOptions options);
+  // Waits for read-ahead threads.
+  ~VolumeReader();
+  VolumeReader(const VolumeReader&) = delete;
+  VolumeReader& operator=(const VolumeReader&) = delete;
 
   const VolumePlan& plan() const { return plan_->volumes[volume_]; }
   // Size of the whole .nii file (header included).
@@ -64,16 +71,21 @@ class VolumeReader {
   Result<Frame> GetFrame(uint32_t instance, uint32_t frame) const;
   // Writes voxels [first, first + count) of slice `index` into out.
   Status FillSlice(uint32_t index, uint64_t first, uint64_t count, uint8_t* out) const;
+  // Starts decoding the slices after `index` that are neither cached nor
+  // being decoded, on detached threads counted in prefetching_.
+  void Prefetch(uint32_t index) const;
 
   const std::shared_ptr<const SeriesPlan> plan_;
   const size_t volume_;
   const FrameSource source_;
   const std::string header_;
+  const uint32_t prefetch_slices_;
 
   mutable std::mutex mu_;  // leaf; never held while decoding
   mutable std::condition_variable done_;
   mutable LruCache<uint64_t, Frame> frames_;                    // GUARDED_BY(mu_)
   mutable std::map<uint64_t, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
+  mutable uint32_t prefetching_ = 0;                              // GUARDED_BY(mu_)
 };
 
 }  // namespace dcmfs

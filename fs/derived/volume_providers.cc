@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "base/log.h"
@@ -137,7 +138,9 @@ FrameSource BlobFrameSource(const BlobStore* blobs, std::shared_ptr<const Series
     std::optional<Digest> digest = DigestFromHex(key);
     if (it == index->end() || !digest) return Status::NotFound("volume: unknown instance " + key);
     const PixelStorage& s = plan->storage[it->second];
-    if (s.native && s.samples == 1) {
+    // The in-place fast path covers 8/16/32-bit monochrome; bit-packed
+    // (1-bit SEG) and colour frames go through the decoder.
+    if (s.native && s.samples == 1 && s.bits_allocated >= 8) {
       const ImageHeader h = NativeHeaderOf(s);
       const uint64_t fb = NativeFrameBytes(h);
       ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs->Open(*digest));
@@ -169,15 +172,30 @@ Result<std::shared_ptr<DerivedContent>> VolumePlanProvider::Produce(
     return true;
   }));
   std::sort(digests.begin(), digests.end());
+  std::erase_if(digests, [](const auto& d) { return !d.second; });  // no pixels: nothing to read
+  // Header prefixes are read on a few threads: a 1000-instance series is
+  // 1000 small blob reads and parses, the cold-listing cost of the folder.
+  std::vector<std::optional<ImageHeader>> headers(digests.size());
+  const size_t workers = std::min<size_t>(
+      digests.size(), std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4));
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      for (size_t i = w; i < digests.size(); i += workers) {
+        Result<ImageHeader> header = ReadHeader(*ctx.blobs, digests[i].first);
+        if (header.ok()) {
+          headers[i] = std::move(*header);
+        } else {
+          DCMFS_LOG(Warning) << "volume plan: " << ToHex(digests[i].first) << ": "
+                             << header.status().ToString();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
   std::vector<PlanInput> inputs;
-  for (const auto& [digest, image] : digests) {
-    if (!image) continue;  // no pixels: nothing to read
-    Result<ImageHeader> header = ReadHeader(*ctx.blobs, digest);
-    if (!header.ok()) {
-      DCMFS_LOG(Warning) << "volume plan: " << ToHex(digest) << ": " << header.status().ToString();
-      continue;
-    }
-    inputs.push_back(PlanInput{ToHex(digest), std::move(*header)});
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (headers[i]) inputs.push_back(PlanInput{ToHex(digests[i].first), std::move(*headers[i])});
   }
   ASSIGN_OR_RETURN(SeriesPlan plan, PlanVolumes(std::move(inputs)));
   return std::shared_ptr<DerivedContent>(
