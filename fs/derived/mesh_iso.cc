@@ -5,16 +5,34 @@
 #include <cstdio>
 
 #include "fs/derived/mesh_providers.h"
+#include "fs/derived/volume_providers.h"
 #include "mesh/isosurface.h"
 #include "mesh/smooth.h"
 #include "mesh/stl.h"
+#include "mesh/volume_field.h"
 
 namespace dcmfs {
 namespace {
 
 bool IsCt(const SeriesContext& ctx) { return ctx.series.modality == "CT"; }
 
-bool HasVolume(const SeriesContext& ctx) { return SeriesHasVolume(ctx); }
+bool PlannedVolume(const SeriesContext& ctx) {
+  auto plan = SeriesPlanFor(ctx);
+  return plan.ok() && !(*plan)->volumes.empty() && (*plan)->volumes[0].samples == 1;
+}
+
+bool HasVolume(const SeriesContext& ctx) { return PlannedVolume(ctx) || SeriesHasVolume(ctx); }
+
+// The main volume of the series as series.nii has it (recon's plan: the
+// same voxels and affine, so the mesh overlays series.nii exactly); the
+// meshes' own slice stack when the plan has no monochrome volume.
+Result<mesh::ScalarField> IsoField(const SeriesContext& ctx) {
+  if (PlannedVolume(ctx)) {
+    ASSIGN_OR_RETURN(std::shared_ptr<VolumeReader> reader, OpenSeriesVolume(ctx, 0));
+    return mesh::VolumeField(reader);
+  }
+  return SeriesVolumeField(ctx);
+}
 
 // "v=<threshold> smooth=<0|1>": %.17g keeps the value exact.
 std::string Params(double value, bool smooth) {
@@ -77,7 +95,7 @@ Result<std::shared_ptr<DerivedContent>> IsosurfaceProvider::Produce(const Series
   if (std::sscanf(std::string(params).c_str(), "v=%lg smooth=%d", &value, &smooth) != 2) {
     return Status::InvalidArgument("isosurface: bad parameters");
   }
-  ASSIGN_OR_RETURN(mesh::ScalarField field, SeriesVolumeField(ctx));
+  ASSIGN_OR_RETURN(mesh::ScalarField field, IsoField(ctx));
   ASSIGN_OR_RETURN(mesh::TriangleMesh m, mesh::ExtractIsosurface(field, {.threshold = value}));
   if (smooth) mesh::TaubinSmooth(m);
   return std::shared_ptr<DerivedContent>(

@@ -201,7 +201,20 @@ TEST(MeshMountTest, CtIsosurfacesAreClosedAndOnTheSphere) {
   const std::string iso = series + "/mesh/iso-0.stl";
   ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(iso));
   const double sphere = 4.0 / 3.0 * std::numbers::pi * 12 * 12 * 12;
-  EXPECT_NEAR(AdmeshVolume(RunAdmesh(iso)) / sphere, 1.0, 0.01);
+  const auto report = RunAdmesh(iso);
+  EXPECT_NEAR(AdmeshVolume(report) / sphere, 1.0, 0.01);
+  // In patient coordinates (LPS, mm): admesh's bounding box is the sphere's.
+  std::smatch m;
+  const std::string& out = report.output;
+  const double centre[3] = {2, -3, 30};
+  for (int axis = 0; axis < 3; ++axis) {
+    const std::string a(1, "XYZ"[axis]);
+    const std::regex box("Min " + a + R"(\s*=\s*(-?[0-9.]+), Max )" + a + R"(\s*=\s*(-?[0-9.]+))");
+    ASSERT_TRUE(std::regex_search(out, m, box)) << out;
+    const double lo = std::stod(m[1].str()), hi = std::stod(m[2].str());
+    EXPECT_NEAR(0.5 * (lo + hi), centre[axis], 0.5) << a;
+    EXPECT_NEAR(hi - lo, 24, 1.0) << a;
+  }
   for (const char* name : {"bone.stl", "skin.stl", "bone-smooth.stl", "iso-0-smooth.stl"}) {
     ExpectCleanStl(series + "/mesh/" + name);
   }

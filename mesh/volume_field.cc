@@ -1,0 +1,61 @@
+#include "mesh/volume_field.h"
+
+#include <cstring>
+
+namespace dcmfs::mesh {
+namespace {
+
+template <typename T>
+void ToFloat(const std::vector<uint8_t>& in, double slope, double inter, std::span<float> out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    T v;
+    std::memcpy(&v, in.data() + i * sizeof(T), sizeof(T));
+    out[i] = float(double(v) * slope + inter);
+  }
+}
+
+}  // namespace
+
+Affine LpsAffineOf(const VolumePlan& plan) {
+  Affine m{};
+  for (int r = 0; r < 3; ++r) {
+    const double sign = r < 2 ? -1.0 : 1.0;  // RAS -> LPS: negate x and y
+    for (int c = 0; c < 4; ++c) m[r * 4 + c] = sign * plan.affine[r][c];
+  }
+  m[15] = 1;
+  return m;
+}
+
+Result<ScalarField> VolumeField(std::shared_ptr<const VolumeReader> reader, uint32_t t) {
+  const VolumePlan& plan = reader->plan();
+  if (plan.samples != 1) return Status::Unsupported("isosurface of a colour volume");
+  if (t >= plan.nt) return Status::InvalidArgument("isosurface: no such time point");
+  ScalarField field;
+  field.dims = {int64_t(plan.nx), int64_t(plan.ny), int64_t(plan.nz)};
+  field.ijk_to_lps = LpsAffineOf(plan);
+  // NIfTI: scl_slope 0 means "no scaling"; float voxels already hold the
+  // rescaled values (apply_rescale).
+  double slope = plan.apply_rescale ? 1.0 : plan.scl_slope;
+  const double inter = plan.apply_rescale ? 0.0 : plan.scl_inter;
+  if (slope == 0) slope = 1.0;
+  const SampleType type = plan.voxel_type;
+  field.slice = [reader, t, slope, inter, type](int64_t k, std::span<float> out) -> Status {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, reader->Slice(uint32_t(k), t));
+    if (bytes.size() != out.size() * SampleBytes(type)) {
+      return Status::DataLoss("volume slice " + std::to_string(k) + " has the wrong size");
+    }
+    switch (type) {
+      case SampleType::kUint8: ToFloat<uint8_t>(bytes, slope, inter, out); break;
+      case SampleType::kInt8: ToFloat<int8_t>(bytes, slope, inter, out); break;
+      case SampleType::kUint16: ToFloat<uint16_t>(bytes, slope, inter, out); break;
+      case SampleType::kInt16: ToFloat<int16_t>(bytes, slope, inter, out); break;
+      case SampleType::kUint32: ToFloat<uint32_t>(bytes, slope, inter, out); break;
+      case SampleType::kInt32: ToFloat<int32_t>(bytes, slope, inter, out); break;
+      case SampleType::kFloat32: ToFloat<float>(bytes, slope, inter, out); break;
+    }
+    return Status::Ok();
+  };
+  return field;
+}
+
+}  // namespace dcmfs::mesh
