@@ -240,7 +240,13 @@ VolumePlan BuildVolume(const std::vector<PlanInput>& inputs, const std::vector<C
   if (v.voxel_type == SampleType::kUint16 && c0.bits_stored <= 15) v.voxel_type = SampleType::kInt16;
   v.pixdim[3] = RepetitionTimeSeconds(inputs[c0.instance].header);
   SetGeometry(cands, order, v, &notes);
-  v.sidecar_json = ri::SidecarJson(inputs[c0.instance].header, c0, notes);
+  // dcm2niix reports the volume's earliest AcquisitionTime.
+  std::string earliest = inputs[c0.instance].header.acquisition_time;
+  for (uint32_t i : order) {
+    const std::string& t = inputs[cands[i].instance].header.acquisition_time;
+    if (!t.empty() && (earliest.empty() || std::strtod(t.c_str(), nullptr) < std::strtod(earliest.c_str(), nullptr))) earliest = t;
+  }
+  v.sidecar_json = ri::SidecarJson(inputs[c0.instance].header, c0, notes, earliest);
   return v;
 }
 

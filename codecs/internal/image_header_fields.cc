@@ -42,12 +42,13 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
+// dcm2niix splits ImageType values at '\\' and at '_' ("ECHO_00" -> "ECHO", "00").
 std::string JsonStringArray(const std::string& backslashed) {
   std::string out = "[";
   size_t start = 0;
   bool first = true;
   while (start <= backslashed.size()) {
-    size_t end = backslashed.find('\\', start);
+    size_t end = backslashed.find_first_of("\\_", start);
     if (end == std::string::npos) end = backslashed.size();
     if (!first) out += ", ";
     out += JsonString(backslashed.substr(start, end - start));

@@ -134,9 +134,23 @@ std::string Number(double v) {
 
 }  // namespace
 
+// TM "HHMMSS.FFFFFF" -> "HH:MM:SS.ffffff", as the header's sidecar has it.
+std::string BidsTime(const std::string& tm) {
+  if (tm.size() < 6) return tm;
+  std::string frac = "000000";
+  if (tm.size() > 7 && tm[6] == '.') {
+    const std::string f = tm.substr(7, 6);
+    frac.replace(0, f.size(), f);
+  }
+  return tm.substr(0, 2) + ":" + tm.substr(2, 2) + ":" + tm.substr(4, 2) + "." + frac;
+}
+
 std::string SidecarJson(const ImageHeader& header, const Candidate& first,
-                        const std::vector<std::string>& notes) {
+                        const std::vector<std::string>& notes, const std::string& acquisition_time) {
   std::vector<std::pair<std::string, std::string>> fields = header.sidecar;
+  for (auto& [k, v] : fields) {
+    if (k == "AcquisitionTime" && !acquisition_time.empty()) v = "\"" + BidsTime(acquisition_time) + "\"";
+  }
   // Enhanced MR keeps EchoTime in the MR Echo functional group (per frame).
   if (first.echo_time) {
     bool found = false;

@@ -47,7 +47,8 @@ std::vector<Candidate> ExpandCandidates(const std::vector<PlanInput>& inputs,
 
 // The sidecar JSON of a volume whose first slice is `first` (dcm2niix's
 // fields from the instance, then the geometry and notes).
+// `acquisition_time` (TM) replaces the instance's AcquisitionTime.
 std::string SidecarJson(const ImageHeader& header, const Candidate& first,
-                        const std::vector<std::string>& notes);
+                        const std::vector<std::string>& notes, const std::string& acquisition_time);
 
 }  // namespace dcmfs::recon_internal

@@ -56,7 +56,7 @@ Row CheckDataset(const fs::path& dataset, const std::string& mnt) {
   for (const std::string& path : folders) {
     row.ours += std::stoul(Shell("ls " + Q(path) + " | grep -c '^series.*\\.nii$'").output);
   }
-  std::string pairs, tilted_pairs;
+  std::string pairs, tilted_pairs, json_pairs;
   for (const char* ref_dir : {"Ref", "Ref_regenerated"}) {
     if (!fs::exists(dataset / ref_dir)) continue;
     for (auto& e : fs::directory_iterator(dataset / ref_dir)) {
@@ -79,6 +79,11 @@ Row CheckDataset(const fs::path& dataset, const std::string& mnt) {
                 it->second + "/" + name.substr(0, name.size() - 4) + ".json");
             const bool tilt = json.find("gantry tilt") != std::string::npos;
             (tilt ? tilted_pairs : pairs) += " " + Q(it->second + "/" + name) + " " + Q(e.path().string());
+            const std::string ref_json = (dataset / "Ref" / (stem + ".json")).string();
+            if (fs::exists(ref_json)) {
+              json_pairs += " " + Q(it->second + "/" + name.substr(0, name.size() - 4) + ".json") +
+                            " " + Q(ref_json);
+            }
             if (tilt) {
               CommandResult check = Shell(
                   "/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/nifti_check.py") +
@@ -104,6 +109,29 @@ Row CheckDataset(const fs::path& dataset, const std::string& mnt) {
     CommandResult r;
     if (!pairs.empty()) r = Shell(script + pairs + " 2>&1");
     if (!tilted_pairs.empty()) r.output += Shell(script + " --voxels-only" + tilted_pairs + " 2>&1").output;
+    // The sidecars' shared fields (a reference passes when one candidate's
+    // volume and sidecar both do: lines are keyed by the .nii reference).
+    if (!json_pairs.empty()) {
+      std::string out = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/recon/compare_sidecar.py") +
+                              json_pairs + " 2>&1").output;
+      std::istringstream json_lines(out);
+      std::string line;
+      std::map<std::string, std::string> json_failures;  // ref -> reasons
+      std::set<std::string> json_passed;
+      while (std::getline(json_lines, line)) {
+        std::istringstream words(line);
+        std::string verdict, ours_path, ref_path;
+        words >> verdict >> ours_path >> ref_path;
+        if (verdict == "PASS") json_passed.insert(ref_path);
+        else json_failures[ref_path] += fs::path(ref_path).filename().string() + " sidecar: " +
+                                        line.substr(std::min(line.size(), size_t(words.tellg()) + 1)) + "; ";
+      }
+      for (const auto& [ref, why] : json_failures) {
+        if (json_passed.count(ref)) continue;
+        row.pass = false;
+        row.reason += why;
+      }
+    }
     // A reference passes when one of its candidates does.
     std::map<std::string, std::string> failures;  // ref -> reasons
     std::set<std::string> passed;
