@@ -198,6 +198,11 @@ class Filesystem {
   Status CatchUp() { return catalog_->CatchUp(); }
   // The current /.dcmfs/stats.json text.
   std::string StatsJson();
+  // Adds an object to stats.json under `key` (e.g. "scp": the figures of the
+  // mount's DICOM SCP). `json` returns a JSON object's text, or "" when it
+  // has nothing to say (the key is then null); called on every snapshot, from
+  // any thread. Thread-safe.
+  void SetStatsSection(std::string key, std::function<std::string()> json);
 
   const InodeTable& inodes() const { return inodes_; }
   DerivedFiles& derived() { return *derived_; }
@@ -255,6 +260,9 @@ class Filesystem {
   std::mutex stats_mu_;
   std::shared_ptr<StringContent> stats_snapshot_;           // GUARDED_BY(stats_mu_)
   std::chrono::steady_clock::time_point stats_taken_;       // GUARDED_BY(stats_mu_)
+
+  std::mutex sections_mu_;  // a leaf
+  std::vector<std::pair<std::string, std::function<std::string()>>> stats_sections_;  // GUARDED_BY(sections_mu_)
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -108,7 +108,13 @@ Status Filesystem::ReadAnonChildren(DirHandle& dir, uint64_t offset, bool plus,
     const AnonChild& child = children[i];
     Entry entry;
     std::optional<Node> node;
-    if (plus) {
+    if (plus && !child.size_is_cheap) {
+      // As in the identified view: a costly size (a mesh) is not produced
+      // for a listing; the kernel looks it up when someone stats it.
+      entry.attr.ino = child.ino;
+      entry.attr.mode = S_IFREG | 0444;
+      entry.has_attributes = false;
+    } else if (plus) {
       Result<Resolved> r = AnonResolve(child);
       if (!r.ok()) {
         // As with identified virtual files: a file that cannot be produced is

@@ -26,6 +26,19 @@ echo; echo "== one series folder: $series =="
 ls -l "$series" | head -n 12
 echo; echo "== sha256sum -c SHA256SUMS in it =="
 (cd "$series" && sha256sum -c --quiet SHA256SUMS && echo "all originals verified")
+echo; echo "== derived on read: the series as a NIfTI volume, pictures, a mesh, IIIF =="
+/usr/bin/python3 -c 'import sys, nibabel as nib; i = nib.load(sys.argv[1]);
+print("series.nii:", i.shape, i.get_data_dtype(), "voxel mm", tuple(round(float(z), 2) for z in i.header.get_zooms()))
+print("orientation:", "".join(nib.aff2axcodes(i.affine)))' "$series/series.nii" || true
+file "$series/preview.png" 2>/dev/null || ls -l "$series/preview.png"
+echo "mpr: $(ls "$series/mpr/axial" | wc -l) axial, $(ls "$series/mpr/coronal" | wc -l) coronal, $(ls "$series/mpr/sagittal" | wc -l) sagittal PNGs"
+bone=$(find "$WORK/mnt/studies" -mindepth 4 -maxdepth 4 -name bone.stl -print -quit)
+if [[ -n "$bone" ]]; then
+  ls -l "$bone"
+  admesh "$bone" 2>/dev/null | grep -E "Number of facets|Volume|holes|Degenerate" || true
+fi
+info=$(find "$WORK/mnt/studies" -mindepth 5 -maxdepth 5 -name info.json -print -quit)
+[[ -n "$info" ]] && head -c 400 "$info" && echo
 echo; echo "== DICOM fields as extended attributes =="
 getfattr -d "$series" 2>/dev/null | head -n 12
 echo; echo "== the de-identified twin (anonymized view) =="

@@ -107,7 +107,7 @@ Result<std::shared_ptr<DerivedContent>> AnonymizedTree::Content(const Node& file
                          (options_.include_burned_in ? "1" : "0")};
     return derived_.Get(ctx, name);
   }
-  return Status::NotFound("no such anonymized file");
+  return DerivedFileContent(file);
 }
 
 // --- Attributes ------------------------------------------------------------

@@ -167,6 +167,8 @@ Result<AnonListing> AnonymizedTree::Build(const Node* folder) {
       return ListSeries(*folder);
     case NodeKind::kSeries:
       return ListInstances(*folder);
+    case NodeKind::kVirtualFolder:
+      return ListDerivedFolder(*folder);
     default:
       return Status::InvalidArgument("not a folder");
   }
@@ -320,6 +322,7 @@ void AnonymizedTree::AddSeriesFiles(AnonListing& out, const Node& series, InodeI
                   series.patient_key};
     out.children.push_back(std::move(c));
   }
+  if (out.excluded.empty()) AddDerivedFiles(out, series, self, mtime);
   std::sort(out.children.begin(), out.children.end(),
             [](const AnonChild& a, const AnonChild& b) { return a.name < b.name; });
 }

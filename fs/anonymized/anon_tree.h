@@ -6,6 +6,11 @@
 //       NNNN.dcm       DeidentifyDicom(original) (codecs/deidentify.h)
 //       SHA256SUMS     of the de-identified files listed here
 //       EXCLUDED.txt   images left out for possible burned-in text, if any
+//       series.nii, preview.png, mpr/, mesh/ ...  the derived files whose
+//                      providers are pixels_only() (anon_derived.cc), the
+//                      same bytes as in the identified view; series.json
+//                      reduced to acquisition fields. None of them when an
+//                      image of the series is excluded.
 //
 // What may appear in a name or attribute: the pseudonym, the date shifted by
 // the patient's keyed offset (only with deid.retain_modified_dates),
@@ -62,6 +67,7 @@ struct AnonChild {
   std::string name;  // safe, unique among siblings, free of identifiers
   InodeId ino = 0;
   Node node;
+  bool size_is_cheap = true;  // false: readdirplus leaves its attributes out
 };
 
 struct AnonListing {
@@ -137,6 +143,11 @@ class AnonymizedTree {
                         const std::string& patient_key, std::string name) const;
   std::string InstanceName(const InstanceMeta& meta) const;
   void AddSeriesFiles(AnonListing& out, const Node& series, InodeId self, int64_t mtime) const;
+  // Derived files of the series' pixels (anon_derived.cc).
+  void AddDerivedFiles(AnonListing& out, const Node& series, InodeId self, int64_t mtime) const;
+  Result<AnonListing> ListDerivedFolder(const Node& folder) const;
+  Result<std::shared_ptr<DerivedContent>> DerivedFileContent(const Node& file) const;
+  Result<SeriesContext> AnonSeriesContext(const std::string& series_uid, InodeId folder) const;
   void AddStudyXattrs(XattrBuilder& b, const std::string& study_uid,
                       const std::string& patient_key) const;
 

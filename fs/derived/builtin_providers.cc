@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "fs/derived/mesh_providers.h"
+#include "fs/derived/mpr_providers.h"
 #include "fs/derived/sha256sums_provider.h"
 #include "fs/derived/volume_providers.h"
 
@@ -13,6 +14,7 @@ void RegisterBuiltinProviders(DerivedFiles& derived, const IiifOptions& iiif) {
   derived.Register(std::make_unique<VolumePlanProvider>());
   derived.Register(std::make_unique<NiftiProvider>());
   derived.Register(std::make_unique<SidecarProvider>());
+  derived.Register(std::make_unique<PicturesProvider>());
   RegisterMeshProviders(derived);
   RegisterIiifProviders(derived, iiif);
 }

@@ -131,11 +131,15 @@ std::vector<std::string> DerivedFiles::Names(const SeriesContext& ctx) const {
   return names;
 }
 
-std::vector<VirtualChild> DerivedFiles::List(const SeriesContext& ctx,
-                                             std::string_view folder) const {
+std::vector<VirtualChild> DerivedFiles::List(const SeriesContext& ctx, std::string_view folder,
+                                             bool pixels_only) const {
   std::vector<VirtualChild> children;
   for (const auto& provider : providers_) {
-    for (VirtualChild& child : provider->List(ctx, folder)) children.push_back(std::move(child));
+    if (pixels_only && !provider->pixels_only()) continue;
+    for (VirtualChild& child : provider->List(ctx, folder)) {
+      child.size_is_cheap = child.folder || provider->size_is_cheap();
+      children.push_back(std::move(child));
+    }
   }
   // A name that is a folder for one provider and a file for another: the
   // folder wins (sorted first among equals), the file is unreachable.
@@ -150,8 +154,10 @@ std::vector<VirtualChild> DerivedFiles::List(const SeriesContext& ctx,
   return children;
 }
 
-bool DerivedFiles::IsFolder(const SeriesContext& ctx, std::string_view path) const {
+bool DerivedFiles::IsFolder(const SeriesContext& ctx, std::string_view path,
+                            bool pixels_only) const {
   for (const auto& provider : providers_) {
+    if (pixels_only && !provider->pixels_only()) continue;
     if (provider->IsFolder(ctx, path)) return true;
   }
   return false;
@@ -176,9 +182,10 @@ Result<std::shared_ptr<DerivedContent>> DerivedFiles::GetByKind(const SeriesCont
   return Status::NotFound("no derived-file provider of kind " + std::string(kind));
 }
 
-std::optional<DerivedName> DerivedFiles::Match(const SeriesContext& ctx,
-                                               std::string_view name) const {
+std::optional<DerivedName> DerivedFiles::Match(const SeriesContext& ctx, std::string_view name,
+                                               bool pixels_only) const {
   for (const auto& provider : providers_) {
+    if (pixels_only && !provider->pixels_only()) continue;
     std::optional<std::string> params = provider->Match(ctx, name);
     if (params) return DerivedName{provider.get(), std::string(name), std::move(*params)};
   }

@@ -66,11 +66,14 @@ class DerivedFiles {
   std::vector<std::string> Names(const SeriesContext& ctx) const;
   // The children of the virtual folder `folder` ("" = the series folder),
   // merged over providers, sorted by name, without duplicates.
-  std::vector<VirtualChild> List(const SeriesContext& ctx, std::string_view folder) const;
+  // With `pixels_only`, only providers whose pixels_only() is true count.
+  std::vector<VirtualChild> List(const SeriesContext& ctx, std::string_view folder,
+                                 bool pixels_only = false) const;
   // Whether some provider has a virtual folder at `path`.
-  bool IsFolder(const SeriesContext& ctx, std::string_view path) const;
+  bool IsFolder(const SeriesContext& ctx, std::string_view path, bool pixels_only = false) const;
   // The provider that claims `name` (a path in the series folder), or nullopt.
-  std::optional<DerivedName> Match(const SeriesContext& ctx, std::string_view name) const;
+  std::optional<DerivedName> Match(const SeriesContext& ctx, std::string_view name,
+                                   bool pixels_only = false) const;
   // The inode of a virtual file (stable: derived from series, name and, for
   // view-dependent providers, the view).
   static InodeId InodeOf(const DerivedProvider& provider, const SeriesContext& ctx,

@@ -75,6 +75,7 @@ class DerivedFiles;
 struct VirtualChild {
   std::string name;
   bool folder = false;
+  bool size_is_cheap = true;  // set by DerivedFiles::List from the provider
 };
 
 // Everything a provider may look at for one series folder. The references
@@ -110,6 +111,10 @@ class DerivedProvider {
   virtual bool IsFolder(const SeriesContext& ctx, std::string_view path) const;
   // False when the size is only known by producing the content.
   virtual bool size_is_cheap() const { return true; }
+  // True when names and content carry pixel values and geometry only,
+  // nothing identifying (no names, dates, UIDs, descriptions): the file may
+  // then appear in /anonymized too, with the same bytes.
+  virtual bool pixels_only() const { return false; }
   // The parameters encoded by `name` (a path relative to the series folder),
   // or nullopt if the name is not ours.
   // Parameters become part of the cache key, so they must capture everything

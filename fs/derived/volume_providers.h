@@ -57,6 +57,8 @@ class NiftiProvider final : public DerivedProvider {
   std::string kind() const override { return "nifti"; }
   bool view_dependent() const override { return false; }
   bool persist() const override { return false; }
+  // Voxels and geometry only: also shown in /anonymized.
+  bool pixels_only() const override { return true; }
   std::vector<std::string> Names(const SeriesContext& ctx) const override;
   std::optional<std::string> Match(const SeriesContext& ctx, std::string_view name) const override;
   Result<std::shared_ptr<DerivedContent>> Produce(const SeriesContext& ctx,

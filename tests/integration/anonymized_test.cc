@@ -7,6 +7,7 @@
 //
 // The checks run in one Python script over the whole tree (pydicom is the
 // independent reader); the C++ side asserts on its findings.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -146,11 +147,42 @@ def check_dicom(path, data, needles, pixels, pairs, counts):
         counts["unmatched"] += 1
         print(f"UNMATCHED {path} ({len(originals)} originals share its pixels)")
 
+def text_part(name, data):
+    # Where text can hide in a derived file: the NIfTI header (descrip, intent,
+    # aux_file), the STL header, PNG chunks other than the compressed pixels.
+    # Voxels and compressed pixels are left out: a short harvested string
+    # turns up in megabytes of binary by chance.
+    if name.endswith(".nii"): return data[:352]
+    if name.endswith(".stl"): return data[:80]
+    if name.endswith(".json"):
+        # Values only: a key such as "Modality" is not patient data even if
+        # some test file put that word into a name field.
+        try:
+            values = []
+            def walk(v):
+                if isinstance(v, dict):
+                    for x in v.values(): walk(x)
+                elif isinstance(v, list):
+                    for x in v: walk(x)
+                else: values.append(str(v))
+            walk(json.loads(data))
+            return "\n".join(values).encode("utf-8")
+        except ValueError:
+            return data
+    if name.endswith(".png"):
+        out, i = b"", 8
+        while i + 8 <= len(data):
+            n = int.from_bytes(data[i:i + 4], "big"); kind = data[i + 4:i + 8]
+            if kind != b"IDAT": out += data[i:i + 12 + n]
+            i += 12 + n
+        return out
+    return data
+
 def scan(harvest_path, root):
     with open(harvest_path) as f: h = json.load(f)
     needles = [(s, encodings(s)) for s in h["strings"]]
     lowered = [s.lower() for s in h["strings"]]
-    pairs, counts = {}, {"files": 0, "dcm": 0, "matched": 0, "unmatched": 0}
+    pairs, counts = {}, {"files": 0, "dcm": 0, "matched": 0, "unmatched": 0, "derived": 0}
     for d, dirs, files in os.walk(root):
         rel_dir = os.path.relpath(d, root).lower()
         for s in lowered:
@@ -158,7 +190,10 @@ def scan(harvest_path, root):
         for name in files:
             p = os.path.join(d, name)
             counts["files"] += 1
-            with open(p, "rb") as fh: data = fh.read()
+            try:
+                with open(p, "rb") as fh: data = fh.read()
+            except OSError as e:
+                print(f"READ_FAIL {p} {e}"); continue
             if os.stat(p).st_size != len(data):
                 print(f"SIZE_MISMATCH {p} stat {os.stat(p).st_size} read {len(data)}")
             for s in lowered:
@@ -167,7 +202,8 @@ def scan(harvest_path, root):
                 counts["dcm"] += 1
                 check_dicom(p, data, needles, h["pixels"], pairs, counts)
             else:
-                for s in scan_bytes(data, needles): print(f"PHI_BYTES {p} {s!r}")
+                counts["derived"] += name.endswith((".nii", ".png", ".stl", ".json"))
+                for s in scan_bytes(text_part(name, data), needles): print(f"PHI_BYTES {p} {s!r}")
     for tag, ps in pairs.items():
         fwd, back = {}, {}
         for orig, new in ps:
@@ -299,6 +335,43 @@ TEST_F(AnonymizedTest, EveryFileIsValidDicomWithoutPhiAndWithConsistentUids) {
   EXPECT_EQ(scan.totals["DCM"], files_.size()) << "every original but the burned-in one";
   EXPECT_EQ(scan.totals["MATCHED"], files_.size()) << "each file's pixels are its original's";
   EXPECT_GT(scan.totals["FILES"], scan.totals["DCM"]) << "SHA256SUMS per series";
+  EXPECT_GT(scan.totals["DERIVED"], 20u) << "volumes, sidecars and pictures are scanned too";
+}
+
+// The view's volumes and pictures are the identified ones, byte for byte,
+// except for the series with an excluded (burned-in) image, which has none;
+// sidecars keep acquisition fields only.
+TEST_F(AnonymizedTest, DerivedFilesAreThePixelsOnly) {
+  auto mount = Mount();
+  ASSERT_TRUE(mount->ok());
+  auto sums_of = [&](const std::string& root, const std::string& name) {
+    return Shell("cd " + Q(root) + " && find . -name " + name +
+                 " -exec sha256sum {} + | cut -c1-64 | LC_ALL=C sort").output;
+  };
+  const std::string anon = mount->path() + "/anonymized";
+  std::string studies_nii = sums_of(mount->path() + "/studies", "series.nii");
+  std::string anon_nii = sums_of(anon, "series.nii");
+  size_t studies_count = std::count(studies_nii.begin(), studies_nii.end(), '\n');
+  size_t anon_count = std::count(anon_nii.begin(), anon_nii.end(), '\n');
+  EXPECT_GE(anon_count, 5u);
+  EXPECT_EQ(anon_count + 1, studies_count) << "all but the series with a burned-in image";
+  std::istringstream lines(anon_nii);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(studies_nii.find(line), std::string::npos) << "an anonymized volume differs";
+  }
+  EXPECT_EQ(Shell("cd " + Q(anon) + " && find . -path '*/mpr/axial/0001.png' | wc -l").output,
+            std::to_string(anon_count) + "\n");
+  CommandResult json = Shell(
+      "cd " + Q(anon) + " && find . -name series.json -exec /usr/bin/python3 -c '"
+      "import json, sys\n"
+      "for p in sys.argv[1:]:\n"
+      "    d = json.load(open(p))\n"
+      "    assert d[\"Modality\"], p\n"
+      "    for k in (\"SeriesDescription\", \"ProtocolName\", \"AcquisitionTime\", "
+      "\"SeriesInstanceUID\", \"StudyInstanceUID\", \"InstitutionName\", \"PatientName\"):\n"
+      "        assert k not in d, (p, k)\n"
+      "print(len(sys.argv) - 1)' {} + 2>&1");
+  EXPECT_EQ(json.exit_code, 0) << json.output;
 }
 
 TEST_F(AnonymizedTest, ChecksumsVerifyInEverySeriesFolder) {
