@@ -14,7 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   rsync attr tar coreutils findutils procps time tree
   python3 python3-pydicom
-  util-linux libgdcm-tools
+  util-linux libgdcm-tools libcharls2
   # reference tools the tests and benchmarks compare against
   dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
   nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle chromium
