@@ -2,6 +2,7 @@
 // Siemens mosaics; and the sidecar of a volume.
 #include "recon/internal/candidates.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -114,7 +115,13 @@ std::vector<Candidate> ExpandCandidates(const std::vector<PlanInput>& inputs,
       c.series_number = h.series_number.value_or(0);
       c.trigger = fh.trigger_time.value_or(0);
       c.dimension_index = fh.dimension_index;
-      if (h.images_in_mosaic > 1 && c.has_geometry) {
+      // A tile count that leaves no pixels per tile is not a mosaic we can
+      // cut (malformed CSA header): keep the image whole.
+      const uint32_t per_row =
+          static_cast<uint32_t>(std::ceil(std::sqrt(double(std::max(h.images_in_mosaic, 1u)))));
+      const bool cuttable = h.images_in_mosaic > 1 && h.images_in_mosaic <= 4096 &&
+                            h.columns / per_row > 0 && h.rows / per_row > 0;
+      if (cuttable && c.has_geometry) {
         AddMosaicTiles(h, c, &out);
       } else {
         out.push_back(std::move(c));
