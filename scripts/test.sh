@@ -11,6 +11,8 @@ bash scripts/build.sh
 # Unit tests of codecs/ and index/, plus the mounted ingest tests (bad input,
 # kill -9, the whole shared corpus) with an instrumented dcmfs.
 ASAN_TESTS="$(cd tests && ls codecs/*_test.cc index/*_test.cc | sed -E 's#(.*)/(.*)\.cc#\1_\2#' | tr '\n' ' ')"
+# recon/ and mesh/ unit tests: header planning and meshing of odd geometry.
+ASAN_TESTS+=" recon_volume_plan_test recon_mpr_test mesh_isosurface_test mesh_contours_test"
 ASAN_TESTS+=" integration_ingest_robustness_test integration_corpus_test"
 BUILD_DIR=build-asan BUILD_TYPE=Debug TARGETS="dcmfs $ASAN_TESTS" \
   bash scripts/build.sh -DDCMFS_SANITIZE=ON
