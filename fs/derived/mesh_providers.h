@@ -88,6 +88,8 @@ class IsosurfaceProvider final : public DerivedProvider {
   std::string kind() const override { return "mesh-iso"; }
   bool view_dependent() const override { return false; }
   bool persist() const override { return true; }
+  // Geometry from pixel values only: also shown in /anonymized.
+  bool pixels_only() const override { return true; }
   bool size_is_cheap() const override { return false; }
   std::vector<std::string> Names(const SeriesContext& ctx) const override;
   bool IsFolder(const SeriesContext& ctx, std::string_view path) const override;
