@@ -43,8 +43,22 @@ std::string Filesystem::StatsJson() {
   j["inodes_known"] = inodes_.size();
   // Whether /anonymized is served (off when the archive secret is unavailable).
   j["anonymized_view"] = anon_ != nullptr;
+  std::vector<std::pair<std::string, std::function<std::string()>>> sections;
+  {
+    std::lock_guard lock(sections_mu_);
+    sections = stats_sections_;
+  }
+  for (const auto& [key, json] : sections) {
+    const std::string text = json();
+    j[key] = text.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(text, nullptr, false);
+  }
   // Names and IDs never appear here: only counts (STYLE: no patient identifiers).
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void Filesystem::SetStatsSection(std::string key, std::function<std::string()> json) {
+  std::lock_guard lock(sections_mu_);
+  stats_sections_.emplace_back(std::move(key), std::move(json));
 }
 
 std::shared_ptr<StringContent> Filesystem::StatsSnapshot() {

@@ -187,6 +187,12 @@ std::function<Result<std::shared_ptr<void>>(Filesystem&)> MountHook(const std::s
       CatchUpNudger* nudger = mounted->nudger.get();
       ASSIGN_OR_RETURN(mounted->service,
                        ReceiveService::Start(archive, scp, [nudger] { nudger->Nudge(); }));
+      // Weak: the section must not keep the SCP alive past unmount.
+      std::weak_ptr<MountedServices> weak = mounted;
+      fs.SetStatsSection("scp", [weak]() -> std::string {
+        std::shared_ptr<MountedServices> alive = weak.lock();
+        return alive && alive->service ? alive->service->StatsJson() : "";
+      });
     }
     NotifySystemd("READY=1");
     return std::shared_ptr<void>(mounted);

@@ -104,6 +104,12 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   // Every dataset exactly as sent (storescu re-encodes what it reads, so
   // this is also a check of it against the originals).
   EXPECT_EQ(DatasetDifferences(files, mount.path()), "");
+  // The mount's stats.json reports the SCP's figures.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the snapshot's lifetime
+  const std::string stats = ReadFileOrEmpty(mount.path() + "/.dcmfs/stats.json");
+  EXPECT_NE(stats.find("\"new_instances\": " + std::to_string(files.size())), std::string::npos)
+      << stats;
+  EXPECT_NE(stats.find("\"associations_accepted\": 5"), std::string::npos) << stats;
   // Sending again stores nothing new (same bytes), and still succeeds.
   CommandResult again = Shell(Storescu("SENDER0") + lists[0]);
   EXPECT_EQ(again.exit_code, 0) << again.output;
