@@ -64,13 +64,14 @@ std::optional<std::pair<double, bool>> ParseStem(std::string_view stem, bool ct)
 }  // namespace
 
 std::vector<std::string> IsosurfaceProvider::Names(const SeriesContext& ctx) const {
-  if (!IsCt(ctx)) return {};
+  // Only CT series that form a volume: a listed mesh must be producible.
+  if (!IsCt(ctx) || !HasVolume(ctx)) return {};
   return {"mesh/bone-smooth.stl", "mesh/bone.stl", "mesh/skin-smooth.stl", "mesh/skin.stl"};
 }
 
 bool IsosurfaceProvider::IsFolder(const SeriesContext& ctx, std::string_view path) const {
   // mesh/ exists for every volume, so that mesh/iso-<value>.stl resolves.
-  return path == "mesh" && (IsCt(ctx) || HasVolume(ctx));
+  return path == "mesh" && HasVolume(ctx);
 }
 
 std::optional<std::string> IsosurfaceProvider::Match(const SeriesContext& ctx,
@@ -84,7 +85,7 @@ std::optional<std::string> IsosurfaceProvider::Match(const SeriesContext& ctx,
       name.substr(kPrefix.size(), name.size() - kPrefix.size() - kExt.size());
   auto parsed = ParseStem(stem, IsCt(ctx));
   if (!parsed) return std::nullopt;
-  if (!IsCt(ctx) && !HasVolume(ctx)) return std::nullopt;
+  if (!HasVolume(ctx)) return std::nullopt;
   return Params(parsed->first, parsed->second);
 }
 
