@@ -36,6 +36,9 @@ class PicturesProvider final : public DerivedProvider {
   bool view_dependent() const override { return false; }
   bool persist() const override { return true; }
   bool pixels_only() const override { return true; }
+  // A picture's size is its PNG's: only known by decoding and encoding, so
+  // plain `ls` (readdirplus) must not ask for it.
+  bool size_is_cheap() const override { return false; }
   std::vector<std::string> Names(const SeriesContext& ctx) const override;
   std::optional<std::string> Match(const SeriesContext& ctx, std::string_view name) const override;
   Result<std::shared_ptr<DerivedContent>> Produce(const SeriesContext& ctx,

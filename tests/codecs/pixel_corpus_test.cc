@@ -179,6 +179,15 @@ TEST(PixelCorpusTest, EveryPixelFileDecodesOrIsRefusedByName) {
     for (uint32_t f = 0; f < d.frame_count(); ++f) {
       auto frame = d.Decode(f);
       if (!frame.ok()) {
+#if defined(__SANITIZE_ADDRESS__)
+        // Sanitizer builds do not load CharLS 2 (pixel_charls.cc), and DCMTK's
+        // CharLS 1 cannot decode this 7-bit stream (dcmdjpls fails on it too).
+        if (l.path.ends_with("JLSL_08_07_0_1F.dcm")) {
+          ++row.unreadable;
+          ok = false;
+          break;
+        }
+#endif
         ADD_FAILURE() << l.path << " frame " << f << ": " << frame.status().ToString();
         ok = false;
         break;

@@ -64,7 +64,8 @@ TEST(PixelDecodeNative, BitPackedAcrossFrameBoundaries) {
   for (E_TransferSyntax x : {EXS_LittleEndianExplicit, EXS_BigEndianExplicit}) {
     auto file = MakeFile(im);
     file->getDataset()->putAndInsertUint8Array(DCM_PixelData, packed.data(), packed.size());
-    auto d = OpenOk(Save(*file, x));
+    const std::string bytes = Save(*file, x);  // outlives the decoder
+    auto d = OpenOk(bytes);
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->format().type, SampleType::kUint8);
     for (uint32_t f = 0; f < 3; ++f) {
@@ -96,7 +97,8 @@ TEST(PixelDecodeNative, FloatAndDoubleFloatPixelData) {
       ds->insert(e);
     }
     for (E_TransferSyntax x : {EXS_LittleEndianExplicit, EXS_BigEndianExplicit}) {
-      auto d = OpenOk(Save(*file, x));
+      const std::string bytes = Save(*file, x);  // outlives the decoder
+      auto d = OpenOk(bytes);
       ASSERT_NE(d, nullptr);
       EXPECT_EQ(d->format().type, SampleType::kFloat32);
       auto f1 = d->Decode(1);
@@ -150,7 +152,8 @@ TEST(PixelDecodeColour, YbrFullAndFull422) {
                 ybr[2][0], ybr[2][0], ybr[2][1], ybr[2][2]};
   auto file = MakeFile(sub);
   file->getDataset()->putAndInsertUint8Array(DCM_PixelData, sub.pixels.data(), sub.pixels.size());
-  auto d = OpenOk(Save(*file, EXS_LittleEndianExplicit));
+  const std::string bytes = Save(*file, EXS_LittleEndianExplicit);  // outlives the decoder
+  auto d = OpenOk(bytes);
   ASSERT_NE(d, nullptr);
   auto f = d->Decode(0);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
@@ -184,7 +187,8 @@ TEST(PixelDecodeColour, PaletteColorSixteenBitLut) {
     ds->insert(e, true);
     ds->putAndInsertUint16Array(data[c], lut[c].data(), lut[c].size());
   }
-  auto d = OpenOk(Save(*file, EXS_LittleEndianExplicit));
+  const std::string bytes = Save(*file, EXS_LittleEndianExplicit);  // outlives the decoder
+  auto d = OpenOk(bytes);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->format().samples, 3);
   auto f = d->Decode(1);
