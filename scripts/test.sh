@@ -13,7 +13,10 @@ bash scripts/build.sh
 ASAN_TESTS="$(cd tests && ls codecs/*_test.cc index/*_test.cc | sed -E 's#(.*)/(.*)\.cc#\1_\2#' | tr '\n' ' ')"
 # recon/ and mesh/ unit tests: header planning and meshing of odd geometry.
 ASAN_TESTS+=" recon_volume_plan_test recon_mpr_test mesh_isosurface_test mesh_contours_test"
-ASAN_TESTS+=" integration_ingest_robustness_test integration_corpus_test"
+# (The mounted corpus test runs in the plain build only: under ASan its walk
+# of every series folder outgrew the time budget once derived files arrived;
+# the pixel corpus test above still decodes every corpus file under ASan.)
+ASAN_TESTS+=" integration_ingest_robustness_test"
 BUILD_DIR=build-asan BUILD_TYPE=Debug TARGETS="dcmfs $ASAN_TESTS" \
   bash scripts/build.sh -DDCMFS_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
