@@ -469,7 +469,7 @@ Result<std::unique_ptr<rocksdb::DB>> OpenCatalog(const std::string& path) {
 
 std::string DerivedKey::Id() const {
   // Length-prefixed so that ("ab","c") and ("a","bc") differ.
-  std::string buf;
+  std::string buf = "r" + std::to_string(kDerivedRevision) + ";";
   for (const std::string* part : {&series_uid, &generation, &kind, &params}) {
     buf += std::to_string(part->size());
     buf += ':';

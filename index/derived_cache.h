@@ -21,6 +21,13 @@
 
 namespace dcmfs {
 
+// The revision of the derived-file algorithms, part of every entry's id:
+// bump it whenever a provider's output changes for the same input, so that
+// an upgraded dcmfs recomputes instead of serving what the old one cached
+// (the stale entries age out through eviction).
+//   2: volume plans step over repeated positions (SEG overlapping segments)
+inline constexpr int kDerivedRevision = 2;
+
 struct DerivedKey {
   std::string series_uid;
   std::string generation;

@@ -190,7 +190,16 @@ void SetGeometry(const std::vector<Candidate>& cands, const std::vector<uint32_t
   const Vec3 n = c0.has_geometry ? NormalOf(c0) : Vec3{0, 0, 1};
   Vec3 step = ri::Scale(n, c0.thickness > 0 ? c0.thickness : 1.0);
   if (c0.has_geometry && v.nz > 1) {
-    step = ri::Sub(cands[order[1]].position, c0.position);
+    // The first gap between distinct positions: slices that repeat a
+    // position unevenly (a SEG's overlapping segments) are kept in position
+    // order, and a zero step would make the affine singular.
+    for (uint32_t k = 1; k < v.nz; ++k) {
+      step = ri::Sub(cands[order[k]].position, c0.position);
+      if (std::abs(ri::Dot(step, n)) > kSamePosition) break;
+    }
+    if (std::abs(ri::Dot(step, n)) <= kSamePosition) {
+      step = ri::Scale(n, c0.thickness > 0 ? c0.thickness : 1.0);
+    }
     // Uneven spacing: dcm2niix keeps the slices as acquired; so do we.
     const Vec3 whole = ri::Sub(cands[order[v.nz - 1]].position, c0.position);
     if (ri::Norm(ri::Sub(ri::Scale(step, v.nz - 1), whole)) > 0.01 * (v.nz - 1)) {

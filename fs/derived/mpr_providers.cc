@@ -84,7 +84,12 @@ class VolumeView {
     const VolumePlan& v = view->reader_->plan();
     view->colour_ = v.samples != 1;
     if (!view->colour_) {
-      ASSIGN_OR_RETURN(view->grid_, MprGridFor(v));
+      // No reformats without a usable affine (e.g. a SEG whose segments
+      // repeat positions), but the preview is the acquired middle slice
+      // and needs none.
+      Result<MprGrid> grid = MprGridFor(v);
+      if (grid.ok()) view->grid_ = *grid;
+      view->has_grid_ = grid.ok();
       RETURN_IF_ERROR(view->ChooseWindow(ctx));
     }
     return view;
@@ -92,6 +97,7 @@ class VolumeView {
 
   const VolumePlan& plan() const { return reader_->plan(); }
   bool colour() const { return colour_; }
+  bool has_grid() const { return has_grid_; }
   const MprGrid& grid() const { return grid_; }
   const WindowLevel& window() const { return window_; }
   VoiFunction function() const { return function_; }
@@ -150,6 +156,7 @@ class VolumeView {
 
   std::shared_ptr<VolumeReader> reader_;
   bool colour_ = false;
+  bool has_grid_ = false;
   MprGrid grid_;
   WindowLevel window_;
   VoiFunction function_ = VoiFunction::kLinear;
@@ -247,7 +254,9 @@ Result<std::shared_ptr<DerivedContent>> PicturesProvider::Produce(const SeriesCo
     ASSIGN_OR_RETURN(png, PreviewPng(*view));
   } else {
     std::optional<MprRequest> request = ParseMprName(params);
-    if (!request || view->colour()) return Status::NotFound("no such reformatted image");
+    if (!request || view->colour() || !view->has_grid()) {
+      return Status::NotFound("no such reformatted image");
+    }
     const MprImageSize size = MprSizeOf(view->grid(), request->plane);
     SliceSource slices = [&view](uint32_t z) { return view->Slice(z); };
     ASSIGN_OR_RETURN(std::vector<float> values,

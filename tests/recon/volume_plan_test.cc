@@ -220,6 +220,27 @@ TEST(VolumePlan, UnevenSpacingIsSaid) {
   EXPECT_NE(plan->volumes[0].sidecar_json.find("uneven slice spacing"), std::string::npos);
 }
 
+// A SEG's overlapping segments repeat some positions but not others: the
+// frames stay in position order and the affine steps over the repeats to the
+// first real gap (never a zero, singular slice column).
+TEST(VolumePlan, UnevenlyRepeatedPositionsKeepANonSingularAffine) {
+  std::vector<SliceSpec> specs = Stack({0, 0, 0}, {0, 0, 2.5}, 3, {1, 0, 0, 0, 1, 0});
+  specs.push_back(specs[0]);  // a second segment on the first two slices
+  specs.push_back(specs[1]);
+  auto plan = Plan(specs);
+  ASSERT_EQ(plan->volumes.size(), 1u);
+  const VolumePlan& v = plan->volumes[0];
+  EXPECT_EQ(v.nz, 5u);
+  EXPECT_EQ(v.nt, 1u);
+  EXPECT_DOUBLE_EQ(v.pixdim[2], 2.5);
+  EXPECT_DOUBLE_EQ(v.affine[2][2], 2.5);
+  EXPECT_NE(v.sidecar_json.find("repeated positions"), std::string::npos);
+  // Every slice at one position: the slice thickness, along the normal.
+  std::vector<SliceSpec> same(3, specs[0]);
+  auto flat = Plan(same);
+  EXPECT_DOUBLE_EQ(flat->volumes[0].affine[2][2], 2.0);
+}
+
 TEST(VolumePlan, EchoesSplitAndRepeatsMake4D) {
   std::vector<SliceSpec> specs;
   int number = 0;
