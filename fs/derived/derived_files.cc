@@ -19,6 +19,8 @@ constexpr size_t kCopyChunk = 1u << 20;
 constexpr uint64_t kBackgroundPersistMaxBytes = 16u << 20;
 // Bound on bytes waiting for the background writer.
 constexpr uint64_t kBackgroundQueueMaxBytes = 128u << 20;
+// How long a stopping mount keeps persisting its queue before dropping it.
+constexpr std::chrono::seconds kShutdownDrainTime{3};
 
 // A persistent-cache entry seen through the DerivedContent interface.
 class CachedContent final : public DerivedContent {
@@ -60,7 +62,11 @@ DerivedFiles::~DerivedFiles() {
   if (!persist_thread_.joinable()) return;
   {
     std::lock_guard lock(persist_mu_);
-    persist_stopping_ = true;  // the loop drains what is queued, then ends
+    // The loop drains what is queued for a short while, then ends: the
+    // entries are recomputable, and an unmount must not wait for a long
+    // queue of fsyncs on a busy disk.
+    persist_stopping_ = true;
+    persist_deadline_ = std::chrono::steady_clock::now() + kShutdownDrainTime;
   }
   persist_cv_.notify_all();
   persist_thread_.join();
@@ -87,6 +93,11 @@ void DerivedFiles::PersistLoop() {
       std::unique_lock lock(persist_mu_);
       persist_cv_.wait(lock, [&] { return persist_stopping_ || !persist_queue_.empty(); });
       if (persist_queue_.empty()) return;  // stopping and drained
+      if (persist_stopping_ && std::chrono::steady_clock::now() > persist_deadline_) {
+        DCMFS_LOG(Info) << "derived cache: " << persist_queue_.size()
+                        << " files left unpersisted at stop (recomputed on demand)";
+        return;
+      }
       job = std::move(persist_queue_.front());
       persist_queue_.pop_front();
     }

@@ -6,6 +6,7 @@
 // reading the persistent cache or calling into a provider).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -127,6 +128,7 @@ class DerivedFiles {
   std::deque<std::pair<DerivedKey, Content>> persist_queue_;  // GUARDED_BY(persist_mu_)
   uint64_t persist_queued_bytes_ = 0;                         // GUARDED_BY(persist_mu_)
   bool persist_stopping_ = false;                             // GUARDED_BY(persist_mu_)
+  std::chrono::steady_clock::time_point persist_deadline_;    // GUARDED_BY(persist_mu_)
   std::thread persist_thread_;
 };
 

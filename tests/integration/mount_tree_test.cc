@@ -196,7 +196,7 @@ TEST_F(MountTreeTest, FindAndDuCountHardLinksOnce) {
 
 TEST_F(MountTreeTest, InodesAndMtimesStableAcrossRemount) {
   std::string before = StableListing(Mnt());
-  ASSERT_TRUE(mount_->Unmount());
+  ASSERT_TRUE(mount_->Unmount()) << mount_->log();
   delete mount_;
   mount_ = new MountedArchive(dir_->Sub("archive"), dir_->Sub("mnt"));
   ASSERT_TRUE(mount_->ok()) << mount_->log();
