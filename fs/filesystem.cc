@@ -30,7 +30,8 @@ Node NodeOfDirEntry(const DirEntry& e, InodeId parent) {
 
 bool IsFixed(InodeId ino) {
   return ino == kRootIno || ino == kPatientsIno || ino == kStudiesIno ||
-         ino == kAnonymizedIno || ino == kDotDcmfsIno || ino == kStatsJsonIno;
+         ino == kAnonymizedIno || ino == kDotDcmfsIno || ino == kStatsJsonIno ||
+         ino == kManifestIno || ino == kBagitIno;
 }
 
 // The secret keying /anonymized, or "" (view off) when it cannot be had.
@@ -96,6 +97,8 @@ Filesystem::Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog
                 : std::make_unique<AnonymizedTree>(AnonOptionsOf(options),
                                                    std::move(archive_secret), *catalog_,
                                                    *blobs_, *derived_)),
+      bags_(*catalog_, options.folder_timeout_s),
+      manifest_(*catalog_),
       started_(std::chrono::steady_clock::now()) {
   CHECK(catalog_ != nullptr && blobs_ != nullptr && derived_ != nullptr);
 }
@@ -106,9 +109,12 @@ std::optional<InodeId> Filesystem::FixedChild(InodeId parent, std::string_view n
     if (name == "patients") return kPatientsIno;
     if (name == "studies") return kStudiesIno;
     if (name == "anonymized" && anon_ != nullptr) return kAnonymizedIno;
+    if (name == "bagit") return kBagitIno;
     if (name == ".dcmfs") return kDotDcmfsIno;
   } else if (parent == kDotDcmfsIno && name == "stats.json") {
     return kStatsJsonIno;
+  } else if (parent == kDotDcmfsIno && name == "MANIFEST-sha256.txt") {
+    return kManifestIno;
   }
   return std::nullopt;
 }
@@ -203,13 +209,17 @@ Result<Entry> Filesystem::FixedEntry(InodeId ino) {
     e.entry_timeout_s = options_.folder_timeout_s;
     return e;
   }
+  if (ino == kManifestIno) return ManifestEntry();
   // The fixed folders have no date of their own; 0 keeps them stable across mounts.
-  if (ino == kPatientsIno || ino == kStudiesIno) return Identified(FolderEntry(ino, 0));
+  if (ino == kPatientsIno || ino == kStudiesIno || ino == kBagitIno) {
+    return Identified(FolderEntry(ino, 0));
+  }
   return FolderEntry(ino, 0);
 }
 
 Result<Entry> Filesystem::EntryOfNode(InodeId ino, const Node& node) {
   if (node.view == View::kAnonymized) return AnonEntryOfNode(ino, node);
+  if (node.view == View::kBagit) return BagEntryOfNode(ino, node);
   switch (node.kind) {
     case NodeKind::kInstance:
       return Identified(FileEntry(ino, node.size, node.mtime, 2, options_.instance_attr_timeout_s));
@@ -237,11 +247,13 @@ Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
   if (std::optional<InodeId> fixed = FixedChild(parent, name)) return FixedEntry(*fixed);
   if (parent == kRootIno || parent == kDotDcmfsIno) return Status::NotFound("no such file");
   if (parent == kAnonymizedIno) return AnonLookup(parent, nullptr, name);
+  if (parent == kBagitIno) return BagLookup(parent, nullptr, name);
   std::optional<Node> folder;
   if (parent != kPatientsIno && parent != kStudiesIno) {
     ASSIGN_OR_RETURN(folder, NodeOf(parent));
     if (!IsFolderKind(folder->kind)) return Status::InvalidArgument("not a folder");
     if (folder->view == View::kAnonymized) return AnonLookup(parent, &*folder, name);
+    if (folder->view == View::kBagit) return BagLookup(parent, &*folder, name);
   }
   if (folder && folder->kind == NodeKind::kVirtualFolder) {
     ASSIGN_OR_RETURN(Resolved r, LookupVirtual(parent, *folder, name));
@@ -272,10 +284,14 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
     // otherwise be copied by every rsync, tar or find of the whole mount.
     dir->extras = {"patients", "studies"};
     if (anon_ != nullptr) dir->extras.emplace_back("anonymized");
+    dir->extras.emplace_back("bagit");
   } else if (ino == kDotDcmfsIno) {
-    dir->extras = {"stats.json"};
+    dir->extras = {"MANIFEST-sha256.txt", "stats.json"};
   } else if (ino == kPatientsIno || ino == kStudiesIno) {
     dir->catalog_folder = true;
+  } else if (ino == kBagitIno) {
+    dir->catalog_folder = true;  // the studies, by UID, from /studies' entries
+    dir->bag_root = true;
   } else if (ino == kAnonymizedIno) {
     RETURN_IF_ERROR(AnonOpenDir(*dir, nullptr));
   } else {
@@ -284,6 +300,10 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
     dir->parent = node.parent;
     if (node.view == View::kAnonymized) {
       RETURN_IF_ERROR(AnonOpenDir(*dir, &node));
+      return dir;
+    }
+    if (node.view == View::kBagit) {
+      RETURN_IF_ERROR(BagOpenDir(*dir, node));
       return dir;
     }
     dir->catalog_folder = node.kind != NodeKind::kVirtualFolder;
@@ -302,8 +322,8 @@ Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir, size
   if (!need_attr) {
     Entry e;
     e.attr.ino = *fixed;
-    e.attr.mode = *fixed == kStatsJsonIno ? kFileMode : kFolderMode;
-    if (*fixed == kPatientsIno || *fixed == kStudiesIno) e = Identified(e);
+    e.attr.mode = *fixed == kStatsJsonIno || *fixed == kManifestIno ? kFileMode : kFolderMode;
+    if (*fixed == kPatientsIno || *fixed == kStudiesIno || *fixed == kBagitIno) e = Identified(e);
     return Resolved{e, std::nullopt};
   }
   ASSIGN_OR_RETURN(Entry e, FixedEntry(*fixed));
@@ -321,7 +341,7 @@ Result<DirHandle::Cursor> Filesystem::SeekDir(DirHandle& dir, uint64_t offset) {
   DirHandle::Cursor cursor;
   if (dir.catalog_folder) {
     uint64_t seen = 0;
-    RETURN_IF_ERROR(catalog_->List(dir.ino, "", [&](const DirEntry& e) {
+    RETURN_IF_ERROR(catalog_->List(dir.bag_root ? kStudiesIno : dir.ino, "", [&](const DirEntry& e) {
       cursor.after = e.name;
       return ++seen < skip;
     }));
@@ -337,13 +357,23 @@ Status Filesystem::ReadCatalogChildren(DirHandle& dir, bool plus, DirHandle::Cur
                                        uint64_t& offset,
                                        const std::function<bool(const DirItem&)>& emit,
                                        bool& full) {
-  return catalog_->List(dir.ino, cursor.after, [&](const DirEntry& e) {
-    Entry entry = EntryOfDirEntry(e);
+  const InodeId listed = dir.bag_root ? kStudiesIno : dir.ino;
+  return catalog_->List(listed, cursor.after, [&](const DirEntry& e) {
+    Entry entry;
+    Node node;
+    if (dir.bag_root) {  // a study's bag folder, named by its UID as in /studies
+      auto [ino, bag] = BagTree::BagFolder(e, kBagitIno);
+      entry = Identified(FolderEntry(ino, e.mtime));
+      node = std::move(bag);
+    } else {
+      entry = EntryOfDirEntry(e);
+      node = NodeOfDirEntry(e, dir.ino);
+    }
     if (!emit(DirItem{e.name, entry, offset + 1})) {
       full = true;
       return false;
     }
-    if (plus) inodes_.Remember(e.ino, NodeOfDirEntry(e, dir.ino));
+    if (plus) inodes_.Remember(entry.attr.ino, node);
     ++offset;
     cursor.after = e.name;
     return true;
@@ -361,6 +391,7 @@ Status Filesystem::ReadDir(DirHandle& dir, uint64_t offset, bool plus,
     if (!emit(DirItem{"..", FolderEntry(dir.parent, 0), 2})) return Status::Ok();
     offset = 2;
   }
+  if (dir.bag) return ReadBagChildren(dir, offset, plus, emit);
   if (dir.anon) return ReadAnonChildren(dir, offset, plus, emit);
   ASSIGN_OR_RETURN(DirHandle::Cursor cursor, SeekDir(dir, offset));
   bool full = false;
@@ -397,9 +428,14 @@ Result<std::unique_ptr<OpenFile>> Filesystem::Open(InodeId ino) {
     file->direct_io = true;  // regenerated per open; bypass the page cache
     return file;
   }
+  if (ino == kManifestIno) {
+    ASSIGN_OR_RETURN(file->content, manifest_.Current());
+    return file;
+  }
   if (IsFixed(ino)) return Status::InvalidArgument("is a folder");
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   if (node.view == View::kAnonymized) return AnonOpen(ino, node);
+  if (node.view == View::kBagit) return BagOpen(ino, node);
   if (node.kind == NodeKind::kInstance) {
     std::optional<Digest> digest = DigestFromHex(node.ref);
     if (!digest) return Status::Internal("instance entry without a digest");
@@ -432,12 +468,20 @@ Result<size_t> Filesystem::Read(const OpenFile& file, uint64_t offset, std::span
 
 // --- Extended attributes ---------------------------------------------------
 
+Result<XattrList> Filesystem::XattrsOf(const Node& node) const {
+  if (node.view == View::kAnonymized) return anon_->Xattrs(node);
+  // In a bag, the bag folder is its study and a payload file its instance.
+  if (node.view == View::kBagit && node.kind != NodeKind::kStudy &&
+      node.kind != NodeKind::kInstance) {
+    return XattrList{};
+  }
+  return DicomXattrs(*catalog_, node.kind, node.ref);
+}
+
 Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
   if (IsFixed(ino)) return std::vector<std::string>{};
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
-  ASSIGN_OR_RETURN(XattrList list, node.view == View::kAnonymized
-                                       ? anon_->Xattrs(node)
-                                       : DicomXattrs(*catalog_, node.kind, node.ref));
+  ASSIGN_OR_RETURN(XattrList list, XattrsOf(node));
   std::vector<std::string> names;
   names.reserve(list.size());
   for (auto& [name, value] : list) names.push_back(std::move(name));
@@ -447,9 +491,7 @@ Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
 Result<std::optional<std::string>> Filesystem::GetXattr(InodeId ino, std::string_view name) {
   if (IsFixed(ino) || !name.starts_with(kXattrPrefix)) return std::optional<std::string>();
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
-  ASSIGN_OR_RETURN(XattrList list, node.view == View::kAnonymized
-                                       ? anon_->Xattrs(node)
-                                       : DicomXattrs(*catalog_, node.kind, node.ref));
+  ASSIGN_OR_RETURN(XattrList list, XattrsOf(node));
   for (auto& [n, value] : list) {
     if (n == name) return std::optional<std::string>(std::move(value));
   }

@@ -7,7 +7,9 @@
 //   /studies/<StudyUID>/<SeriesUID>/<SOPUID>.dcm, SHA256SUMS, ...
 //   /anonymized/<pseudonym>/<date> <modalities>/<series>/NNNN.dcm, ...
 //                         (fs/anonymized/anon_tree.h; keyed by ARCHIVE/secret)
+//   /bagit/<StudyUID>/    each study as a BagIt bag (fs/bagit/bag_tree.h)
 //   /.dcmfs/stats.json    counts, cache statistics, uptime
+//   /.dcmfs/MANIFEST-sha256.txt  every instance's sum (fs/bagit/archive_manifest.h)
 //
 // Inodes are stable (index/inode.h): catalog entries carry their inode;
 // virtual files get InodeFor(kVirtual, ...); the fixed folders below.
@@ -45,9 +47,12 @@
 #include "base/status.h"
 #include "codecs/deidentify.h"
 #include "fs/anonymized/anon_tree.h"
+#include "fs/bagit/archive_manifest.h"
+#include "fs/bagit/bag_tree.h"
 #include "fs/derived/derived_files.h"
 #include "fs/iiif/iiif_providers.h"
 #include "fs/internal/inode_table.h"
+#include "fs/internal/xattrs.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
 
@@ -56,6 +61,8 @@ namespace dcmfs {
 // Fixed inodes of the fs layer's own folders (below kFirstDerivedIno).
 inline constexpr InodeId kDotDcmfsIno = 16;
 inline constexpr InodeId kStatsJsonIno = 17;
+inline constexpr InodeId kManifestIno = 18;  // /.dcmfs/MANIFEST-sha256.txt
+inline constexpr InodeId kBagitIno = 19;     // /bagit
 
 struct FilesystemOptions {
   std::string archive_root;
@@ -135,9 +142,11 @@ struct DirHandle {
   bool catalog_folder = false;       // children come from Catalog::List
   std::vector<std::string> extras;   // listed after the catalog's children
   std::vector<bool> extra_folders;   // per extra when derived: a virtual folder
-  // Anonymized folders: the children, a snapshot taken at OpenDir; child i
-  // ends at offset i + 3.
+  // Anonymized folders and folders inside a bag: the children, a snapshot
+  // taken at OpenDir; child i ends at offset i + 3.
   std::shared_ptr<const AnonListing> anon;
+  bool bag = false;       // `anon` lists a folder inside a /bagit bag
+  bool bag_root = false;  // /bagit: the studies, listed from the catalog
   std::mutex mu;
   std::map<uint64_t, Cursor> cursors;  // GUARDED_BY(mu): offset -> where to resume
 };
@@ -246,6 +255,15 @@ class Filesystem {
   Status ReadAnonChildren(DirHandle& dir, uint64_t offset, bool plus,
                           const std::function<bool(const DirItem&)>& emit);
   Result<std::unique_ptr<OpenFile>> AnonOpen(InodeId ino, const Node& node);
+  // /bagit (filesystem_bagit.cc).
+  Result<Entry> BagLookup(InodeId parent, const Node* folder, std::string_view name);
+  Result<Entry> BagEntryOfNode(InodeId ino, const Node& node);
+  Status BagOpenDir(DirHandle& dir, const Node& folder);
+  Status ReadBagChildren(DirHandle& dir, uint64_t offset, bool plus,
+                         const std::function<bool(const DirItem&)>& emit);
+  Result<std::unique_ptr<OpenFile>> BagOpen(InodeId ino, const Node& node);
+  Result<Entry> ManifestEntry();
+  Result<XattrList> XattrsOf(const Node& node) const;
   std::shared_ptr<StringContent> StatsSnapshot();
   void CatchUpLoop();
 
@@ -254,6 +272,8 @@ class Filesystem {
   const std::unique_ptr<BlobStore> blobs_;
   const std::unique_ptr<DerivedFiles> derived_;
   const std::unique_ptr<AnonymizedTree> anon_;  // null: no /anonymized
+  BagTree bags_;
+  ArchiveManifest manifest_;
   const std::chrono::steady_clock::time_point started_;
   InodeTable inodes_;
 

@@ -28,7 +28,8 @@ enum class NodeKind : uint8_t {
 };
 
 // Folders exist once per view; an instance file is one inode in both views.
-enum class View : uint8_t { kPatients = 1, kStudies = 2, kAnonymized = 3 };
+// kBagit: the fs layer's /bagit study bags (fs/bagit/bag_tree.h).
+enum class View : uint8_t { kPatients = 1, kStudies = 2, kAnonymized = 3, kBagit = 4 };
 
 // SHA-256("dcmfs-ino" | kind | view | key) truncated to 63 bits, moved above
 // kFirstDerivedIno. For kInstance the view is ignored (one inode, two links).

@@ -37,7 +37,7 @@ std::string BagInfoText(const BagSummary& s, const std::vector<BagPayloadFile>& 
   for (const BagPayloadFile& f : files) bytes += f.size;
   std::string out;
   out += "Bag-Software-Agent: dcmfs\n";
-  out += "Bagging-Date: " + s.bagging_date + "\n";
+  if (!s.bagging_date.empty()) out += "Bagging-Date: " + s.bagging_date + "\n";
   // RFC 8493 2.2.2: "<octet count>.<stream count>" of the payload.
   out += "Payload-Oxum: " + std::to_string(bytes) + "." + std::to_string(files.size()) + "\n";
   if (!s.description.empty()) out += "External-Description: " + s.description + "\n";
