@@ -13,6 +13,8 @@ struct ArchiveLayout {
   std::string quarantine() const { return root + "/quarantine"; }
   std::string secret() const { return root + "/secret"; }
   std::string lock() const { return root + "/ingest.lock"; }
+  // The running SCP's figures, for `dcmfs status` (tools/scp_stats_file.h).
+  std::string scp_stats() const { return root + "/scp-stats.json"; }
   // Files received by the writer (SCP, /incoming) before they are stored.
   std::string tmp() const { return root + "/tmp"; }
 };

@@ -18,6 +18,7 @@
 #include "index/ingest.h"
 #include "index/maintenance.h"
 #include "tools/ingest_sources.h"
+#include "tools/scp_stats_file.h"
 
 namespace dcmfs::tools {
 namespace {
@@ -187,6 +188,14 @@ int ShowStatus(const std::string& archive) {
   std::cout << "patients:  " << c->patients << "\nstudies:   " << c->studies
             << "\nseries:    " << c->series << "\ninstances: " << c->instances
             << "\nbytes:     " << c->bytes << "\n";
+  const ArchiveLayout layout{archive};
+  Result<DerivedCacheStats> cache = ReadDerivedCacheStats(layout.cache());
+  if (cache.ok()) {
+    std::cout << "cache:     " << cache->entries << " derived files, " << cache->bytes << " of "
+              << cache->max_bytes << " bytes; " << cache->hits << " hits, " << cache->misses
+              << " misses, " << cache->evictions << " evictions\n";
+  }
+  std::cout << ScpStatusLines(layout.scp_stats());
   return kExitOk;
 }
 

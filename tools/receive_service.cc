@@ -16,6 +16,7 @@
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "tools/commands.h"
+#include "tools/scp_stats_file.h"
 #include "tools/systemd_notify.h"
 
 namespace dcmfs::tools {
@@ -27,6 +28,7 @@ struct ReceiveService::Parts {
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<Receiver> receiver;
   std::unique_ptr<StorageScp> scp;
+  std::unique_ptr<ScpStatsFile> stats_file;  // reset by ~ReceiveService, first
   ~Parts() {
     if (scp) scp->Stop();
     scp.reset();
@@ -58,7 +60,10 @@ void CleanTemp(const ArchiveLayout& layout) {
 }  // namespace
 
 ReceiveService::ReceiveService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-ReceiveService::~ReceiveService() = default;
+ReceiveService::~ReceiveService() {
+  // Its last write (running: false) reads the figures through this object.
+  parts_->stats_file.reset();
+}
 
 Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string& archive,
                                                               const ScpOptions& scp,
@@ -97,7 +102,12 @@ Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string&
     return Status::Ok();
   };
   ASSIGN_OR_RETURN(parts->scp, StorageScp::Start(options, std::move(handler)));
-  return std::unique_ptr<ReceiveService>(new ReceiveService(std::move(parts)));
+  auto service = std::unique_ptr<ReceiveService>(new ReceiveService(std::move(parts)));
+  // For `dcmfs status`, which runs in another process.
+  const ReceiveService* raw = service.get();
+  service->parts_->stats_file =
+      std::make_unique<ScpStatsFile>(layout.scp_stats(), [raw] { return raw->StatsJson(); });
+  return service;
 }
 
 ScpStats ReceiveService::scp_stats() const { return parts_->scp->stats(); }

@@ -110,12 +110,22 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   EXPECT_NE(stats.find("\"new_instances\": " + std::to_string(files.size())), std::string::npos)
       << stats;
   EXPECT_NE(stats.find("\"associations_accepted\": 5"), std::string::npos) << stats;
+  // So does `dcmfs status`, from another process, while the SCP runs...
+  CommandResult live = Dcmfs("status " + Q(Archive()));
+  EXPECT_NE(live.output.find("scp:       running"), std::string::npos) << live.output;
+  EXPECT_EQ(CountOf(live.output, "new_instances:"), std::to_string(files.size())) << live.output;
+  EXPECT_EQ(CountOf(live.output, "associations_accepted:"), "5") << live.output;
   // Sending again stores nothing new (same bytes), and still succeeds.
   CommandResult again = Shell(Storescu("SENDER0") + lists[0]);
   EXPECT_EQ(again.exit_code, 0) << again.output;
   ASSERT_TRUE(mount.Unmount());
   CommandResult status = Dcmfs("status " + Q(Archive()));
   EXPECT_EQ(CountOf(status.output, "instances:"), std::to_string(files.size())) << status.output;
+  // ... and after it stopped, with its final figures (the repeat sent nothing new).
+  EXPECT_NE(status.output.find("scp:       not running"), std::string::npos) << status.output;
+  EXPECT_EQ(CountOf(status.output, "associations_accepted:"), "6") << status.output;
+  EXPECT_NE(CountOf(status.output, "already_present:"), "0") << status.output;
+  EXPECT_EQ(CountOf(status.output, "new_instances:"), std::to_string(files.size())) << status.output;
   CommandResult verify = Dcmfs("verify " + Q(Archive()));
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
