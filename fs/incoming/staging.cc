@@ -335,6 +335,10 @@ size_t StagingTree::SweepBelow(const std::string& full, int64_t min_age_s, int64
                                bool is_root) {
   size_t left = 0;
   bool empty = true;
+  // The age is taken before removing empty children: removing them changes
+  // this folder's mtime, which would otherwise hold each level back anew.
+  struct stat before {};
+  if (lstat(full.c_str(), &before) != 0) return 0;
   DIR* d = opendir(full.c_str());
   if (d == nullptr) return 0;
   std::vector<std::string> folders;
@@ -352,9 +356,7 @@ size_t StagingTree::SweepBelow(const std::string& full, int64_t min_age_s, int64
     empty = std::filesystem::is_empty(full);
   }
   if (!empty) return left;
-  struct stat st {};
-  if (lstat(full.c_str(), &st) != 0) return left;
-  if (now - st.st_mtim.tv_sec < min_age_s) return left + 1;
+  if (now - before.st_mtim.tv_sec < min_age_s) return left + 1;
   return rmdir(full.c_str()) == 0 ? left : left + 1;
 }
 
