@@ -237,7 +237,7 @@ void Incoming::Reject(const std::string& shown, const std::string& path, const s
     DCMFS_LOG(Warning) << "incoming: cannot quarantine a leftover: " << kept.status().ToString();
     return;
   }
-  Status s = rejected_.Append(shown, reason, "quarantine/" + *kept);
+  Status s = rejected_.Append(shown, reason, *kept);  // "quarantine/<sha256>.bin"
   if (!s.ok()) DCMFS_LOG(Warning) << "incoming: REJECTED.txt: " << s.ToString();
   ++rejected_count_;
   unlink(path.c_str());
