@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "fs/anonymized/secret.h"
 #include "fs/derived/builtin_providers.h"
+#include "fs/incoming/incoming.h"
 #include "fs/internal/xattrs.h"
 #include "index/archive_layout.h"
 
@@ -31,7 +32,8 @@ Node NodeOfDirEntry(const DirEntry& e, InodeId parent) {
 bool IsFixed(InodeId ino) {
   return ino == kRootIno || ino == kPatientsIno || ino == kStudiesIno ||
          ino == kAnonymizedIno || ino == kDotDcmfsIno || ino == kStatsJsonIno ||
-         ino == kManifestIno || ino == kBagitIno;
+         ino == kManifestIno || ino == kBagitIno || ino == kIncomingIno ||
+         ino == kRejectedTxtIno;
 }
 
 // The secret keying /anonymized, or "" (view off) when it cannot be had.
@@ -80,9 +82,11 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
     derived = std::make_unique<DerivedFiles>(options.derived, nullptr);
   }
   RegisterBuiltinProviders(*derived, options.iiif);
-  return std::make_unique<Filesystem>(options, std::move(catalog).value(),
-                                      std::move(blobs).value(), std::move(derived),
-                                      ArchiveSecretOrEmpty(options));
+  auto fs = std::make_unique<Filesystem>(options, std::move(catalog).value(),
+                                         std::move(blobs).value(), std::move(derived),
+                                         ArchiveSecretOrEmpty(options));
+  if (options.incoming) fs->AttachIncoming();
+  return fs;
 }
 
 Filesystem::Filesystem(const FilesystemOptions& options, std::unique_ptr<Catalog> catalog,
@@ -111,6 +115,9 @@ std::optional<InodeId> Filesystem::FixedChild(InodeId parent, std::string_view n
     if (name == "anonymized" && anon_ != nullptr) return kAnonymizedIno;
     if (name == "bagit") return kBagitIno;
     if (name == ".dcmfs") return kDotDcmfsIno;
+    if (name == "incoming" && incoming_ != nullptr) return kIncomingIno;
+  } else if (parent == kIncomingIno && name == "REJECTED.txt" && incoming_ != nullptr) {
+    return kRejectedTxtIno;
   } else if (parent == kDotDcmfsIno && name == "stats.json") {
     return kStatsJsonIno;
   } else if (parent == kDotDcmfsIno && name == "MANIFEST-sha256.txt") {
@@ -129,6 +136,7 @@ Filesystem::~Filesystem() {
 }
 
 void Filesystem::StartBackground() {
+  if (incoming_ != nullptr) incoming_->Start();
   if (options_.catch_up_interval.count() <= 0 || catch_up_thread_.joinable()) return;
   catch_up_thread_ = std::thread([this] { CatchUpLoop(); });
 }
@@ -210,6 +218,8 @@ Result<Entry> Filesystem::FixedEntry(InodeId ino) {
     return e;
   }
   if (ino == kManifestIno) return ManifestEntry();
+  if (ino == kIncomingIno) return IncomingFolderEntry();
+  if (ino == kRejectedTxtIno) return IncomingAttr(ino);
   // The fixed folders have no date of their own; 0 keeps them stable across mounts.
   if (ino == kPatientsIno || ino == kStudiesIno || ino == kBagitIno) {
     return Identified(FolderEntry(ino, 0));
@@ -237,6 +247,7 @@ Result<Entry> Filesystem::EntryOfNode(InodeId ino, const Node& node) {
 
 Result<Entry> Filesystem::GetAttr(InodeId ino) {
   if (IsFixed(ino)) return FixedEntry(ino);
+  if (IsStagedIno(ino)) return IncomingAttr(ino);
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   return EntryOfNode(ino, node);
 }
@@ -248,6 +259,7 @@ Result<Entry> Filesystem::Lookup(InodeId parent, std::string_view name) {
   if (parent == kRootIno || parent == kDotDcmfsIno) return Status::NotFound("no such file");
   if (parent == kAnonymizedIno) return AnonLookup(parent, nullptr, name);
   if (parent == kBagitIno) return BagLookup(parent, nullptr, name);
+  if (IsIncomingFolder(parent)) return IncomingLookup(parent, name);
   std::optional<Node> folder;
   if (parent != kPatientsIno && parent != kStudiesIno) {
     ASSIGN_OR_RETURN(folder, NodeOf(parent));
@@ -285,6 +297,7 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
     dir->extras = {"patients", "studies"};
     if (anon_ != nullptr) dir->extras.emplace_back("anonymized");
     dir->extras.emplace_back("bagit");
+    if (incoming_ != nullptr) dir->extras.emplace_back("incoming");
   } else if (ino == kDotDcmfsIno) {
     dir->extras = {"MANIFEST-sha256.txt", "stats.json"};
   } else if (ino == kPatientsIno || ino == kStudiesIno) {
@@ -294,6 +307,8 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
     dir->bag_root = true;
   } else if (ino == kAnonymizedIno) {
     RETURN_IF_ERROR(AnonOpenDir(*dir, nullptr));
+  } else if (IsIncomingFolder(ino)) {
+    RETURN_IF_ERROR(IncomingOpenDir(*dir));
   } else {
     ASSIGN_OR_RETURN(Node node, NodeOf(ino));
     if (!IsFolderKind(node.kind)) return Status::InvalidArgument("not a folder");
@@ -317,6 +332,7 @@ Result<std::unique_ptr<DirHandle>> Filesystem::OpenDir(InodeId ino) {
 Result<Filesystem::Resolved> Filesystem::ResolveExtra(const DirHandle& dir, size_t index,
                                                       bool need_attr) {
   const std::string& name = dir.extras[index];
+  if (IsIncomingFolder(dir.ino)) return IncomingResolve(dir, index);
   std::optional<InodeId> fixed = FixedChild(dir.ino, name);
   if (!fixed) return ResolveVirtualExtra(dir, index, need_attr);
   if (!need_attr) {
@@ -432,6 +448,7 @@ Result<std::unique_ptr<OpenFile>> Filesystem::Open(InodeId ino) {
     ASSIGN_OR_RETURN(file->content, manifest_.Current());
     return file;
   }
+  if (ino == kRejectedTxtIno || IsStagedIno(ino)) return IncomingOpen(ino);
   if (IsFixed(ino)) return Status::InvalidArgument("is a folder");
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   if (node.view == View::kAnonymized) return AnonOpen(ino, node);
@@ -454,6 +471,7 @@ Result<std::unique_ptr<OpenFile>> Filesystem::Open(InodeId ino) {
 }
 
 Result<size_t> Filesystem::Read(const OpenFile& file, uint64_t offset, std::span<uint8_t> out) {
+  if (file.staged) return ReadStaged(*file.staged, offset, out);
   // FUSE treats a short read as end of file, so fill `out` unless at the end.
   size_t done = 0;
   while (done < out.size()) {
@@ -479,7 +497,7 @@ Result<XattrList> Filesystem::XattrsOf(const Node& node) const {
 }
 
 Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
-  if (IsFixed(ino)) return std::vector<std::string>{};
+  if (IsFixed(ino) || IsStagedIno(ino)) return std::vector<std::string>{};
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   ASSIGN_OR_RETURN(XattrList list, XattrsOf(node));
   std::vector<std::string> names;
@@ -489,7 +507,9 @@ Result<std::vector<std::string>> Filesystem::ListXattr(InodeId ino) {
 }
 
 Result<std::optional<std::string>> Filesystem::GetXattr(InodeId ino, std::string_view name) {
-  if (IsFixed(ino) || !name.starts_with(kXattrPrefix)) return std::optional<std::string>();
+  if (IsFixed(ino) || IsStagedIno(ino) || !name.starts_with(kXattrPrefix)) {
+    return std::optional<std::string>();
+  }
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   ASSIGN_OR_RETURN(XattrList list, XattrsOf(node));
   for (auto& [n, value] : list) {

@@ -10,6 +10,8 @@
 //   /bagit/<StudyUID>/    each study as a BagIt bag (fs/bagit/bag_tree.h)
 //   /.dcmfs/stats.json    counts, cache statistics, uptime
 //   /.dcmfs/MANIFEST-sha256.txt  every instance's sum (fs/bagit/archive_manifest.h)
+//   /incoming/            writable: files closed here are ingested
+//                         (fs/incoming/incoming.h), REJECTED.txt lists refusals
 //
 // Inodes are stable (index/inode.h): catalog entries carry their inode;
 // virtual files get InodeFor(kVirtual, ...); the fixed folders below.
@@ -51,6 +53,7 @@
 #include "fs/bagit/bag_tree.h"
 #include "fs/derived/derived_files.h"
 #include "fs/iiif/iiif_providers.h"
+#include "fs/incoming/staging.h"
 #include "fs/internal/inode_table.h"
 #include "fs/internal/xattrs.h"
 #include "index/blob_store.h"
@@ -61,8 +64,14 @@ namespace dcmfs {
 // Fixed inodes of the fs layer's own folders (below kFirstDerivedIno).
 inline constexpr InodeId kDotDcmfsIno = 16;
 inline constexpr InodeId kStatsJsonIno = 17;
-inline constexpr InodeId kManifestIno = 18;  // /.dcmfs/MANIFEST-sha256.txt
-inline constexpr InodeId kBagitIno = 19;     // /bagit
+inline constexpr InodeId kRejectedTxtIno = 18;  // /incoming/REJECTED.txt
+inline constexpr InodeId kManifestIno = 19;     // /.dcmfs/MANIFEST-sha256.txt
+inline constexpr InodeId kBagitIno = 20;        // /bagit
+// /incoming is kIncomingIno (5); its entries have inodes >= kFirstStagedIno.
+
+class Incoming;
+class Receiver;
+struct StagedHandle;
 
 struct FilesystemOptions {
   std::string archive_root;
@@ -94,6 +103,11 @@ struct FilesystemOptions {
   std::optional<uint32_t> identified_uid;   // default: `uid`
   std::optional<uint32_t> identified_gid;   // default: `gid`
   uint32_t identified_mode = 0555;
+
+  // --- /incoming (fs/incoming/incoming.h): writable unless the mount is
+  // read-only. Owned by identified_uid/gid, writable where identified_mode
+  // lets the owner or group search (0555 -> 0775, 0550 -> 0770).
+  bool incoming = true;
 
   // --- IIIF (fs/iiif/iiif_providers.h): the URL base of info.json ids and
   // manifests (`-o iiif_base=URL`), and the bounds of its pixel caches.
@@ -127,6 +141,21 @@ struct OpenFile {
   bool direct_io = false;   // contents regenerated per open (stats.json)
   std::shared_ptr<BlobReader> blob;           // instances
   std::shared_ptr<DerivedContent> content;    // virtual files and stats.json
+  std::shared_ptr<StagedHandle> staged;       // files under /incoming
+};
+
+// The result of an /incoming operation: an errno (0 = done, then `entry`
+// and, for create/open, `file`). Writes are POSIX passthrough to staged
+// files, so errors keep their errno (ENOTEMPTY, EISDIR, EEXIST, ...).
+struct WriteReply {
+  int err = 0;
+  Entry entry;
+  std::unique_ptr<OpenFile> file;
+  static WriteReply Error(int err) {
+    WriteReply r;
+    r.err = err;
+    return r;
+  }
 };
 
 // An open directory stream: remembers where each reply ended so that the next
@@ -204,6 +233,29 @@ class Filesystem {
   // nullopt if `ino` has no attribute `name` (the kernel's ENODATA).
   Result<std::optional<std::string>> GetXattr(InodeId ino, std::string_view name);
 
+  // --- /incoming (filesystem_incoming.cc). All return EROFS outside
+  // /incoming or when the mount has none. Owners are the caller's uid/gid.
+  WriteReply Create(InodeId parent, std::string_view name, int flags, uint32_t mode,
+                    uint32_t uid, uint32_t gid);
+  WriteReply OpenForWrite(InodeId ino, int flags);
+  // Bytes written or -errno.
+  int64_t Write(OpenFile& file, uint64_t offset, std::span<const uint8_t> data);
+  int Fsync(OpenFile& file, bool datasync);
+  // Every handle, before it is deleted: a written staged file gets queued.
+  void Release(OpenFile& file);
+  WriteReply Mkdir(InodeId parent, std::string_view name, uint32_t mode, uint32_t uid,
+                   uint32_t gid);
+  int Unlink(InodeId parent, std::string_view name);
+  int Rmdir(InodeId parent, std::string_view name);
+  int Rename(InodeId parent, std::string_view name, InodeId new_parent,
+             std::string_view new_name, unsigned flags);
+  WriteReply SetAttr(InodeId ino, const StagedSetAttr& change, OpenFile* file);
+  // The mount has a writable /incoming.
+  bool writable() const { return incoming_ != nullptr; }
+  // Shares the mount's SCP receiver with /incoming (nullptr: stop; waits
+  // for a store in progress). See fs/incoming/incoming_writer.h.
+  void ShareReceiver(Receiver* receiver);
+
   Status CatchUp() { return catalog_->CatchUp(); }
   // The current /.dcmfs/stats.json text.
   std::string StatsJson();
@@ -217,6 +269,7 @@ class Filesystem {
   DerivedFiles& derived() { return *derived_; }
   bool anonymized_view() const { return anon_ != nullptr; }
   const Catalog& catalog() const { return *catalog_; }
+  const std::string& archive_root() const { return options_.archive_root; }
 
  private:
   Result<Node> NodeOf(InodeId ino) const;
@@ -266,6 +319,16 @@ class Filesystem {
   Result<XattrList> XattrsOf(const Node& node) const;
   std::shared_ptr<StringContent> StatsSnapshot();
   void CatchUpLoop();
+  // /incoming (filesystem_incoming.cc).
+  void AttachIncoming();
+  bool IsIncomingFolder(InodeId ino) const;
+  Entry IncomingFolderEntry() const;
+  Entry EntryOfStaged(const StagedAttr& a) const;
+  Result<Entry> IncomingLookup(InodeId parent, std::string_view name);
+  Result<Entry> IncomingAttr(InodeId ino);
+  Status IncomingOpenDir(DirHandle& dir);
+  Result<Resolved> IncomingResolve(const DirHandle& dir, size_t index);
+  Result<std::unique_ptr<OpenFile>> IncomingOpen(InodeId ino);
 
   const FilesystemOptions options_;
   const std::unique_ptr<Catalog> catalog_;
@@ -274,6 +337,7 @@ class Filesystem {
   const std::unique_ptr<AnonymizedTree> anon_;  // null: no /anonymized
   BagTree bags_;
   ArchiveManifest manifest_;
+  std::unique_ptr<Incoming> incoming_;  // null: read-only mount; set once in Open
   const std::chrono::steady_clock::time_point started_;
   InodeTable inodes_;
 

@@ -64,6 +64,20 @@ Status CheckMountpoint(const std::string& mp) {
   return Status::Ok();
 }
 
+// True if a "-o" value holds "ro": the user asked for a read-only mount,
+// which then has no /incoming.
+bool HasReadOnlyOption(const std::vector<std::string>& options) {
+  for (const std::string& group : options) {
+    std::string_view rest = group;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      if (rest.substr(0, comma) == "ro") return true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  return false;
+}
+
 // "-o max_read=N" must also reach conn->max_read in init.
 uint32_t MaxReadOption(const std::vector<std::string>& options) {
   uint32_t value = 0;
@@ -118,9 +132,12 @@ class ReadyReporter {
 };
 
 std::vector<std::string> FuseArgs(const MountOptions& options) {
-  std::vector<std::string> args = {"dcmfs", "-o",
-                                   "ro,default_permissions,subtype=dcmfs,fsname=" +
-                                       options.archive_root};
+  // Not "ro" unless asked: /incoming is writable. Every other node refuses
+  // writes itself (EROFS) and, with default_permissions, the kernel refuses
+  // them first by mode (EACCES) for anyone but root.
+  std::string base = "default_permissions,subtype=dcmfs,fsname=" + options.archive_root;
+  if (!options.fs.incoming) base = "ro," + base;
+  std::vector<std::string> args = {"dcmfs", "-o", base};
   for (const std::string& o : options.fuse_options) {
     args.push_back("-o");
     args.push_back(o);
@@ -228,6 +245,7 @@ Status RunMount(const MountOptions& in) {
   options.archive_root = std::filesystem::absolute(in.archive_root, ec).lexically_normal();
   options.mountpoint = std::filesystem::absolute(in.mountpoint, ec).lexically_normal();
   while (options.mountpoint.size() > 1 && options.mountpoint.back() == '/') options.mountpoint.pop_back();
+  if (HasReadOnlyOption(options.fuse_options)) options.fs.incoming = false;
   RETURN_IF_ERROR(CheckDevFuse());
   RETURN_IF_ERROR(CheckMountpoint(options.mountpoint));
   if (options.foreground || options.debug) return Serve(options, nullptr);

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -189,10 +192,35 @@ void OpReleaseDir(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// Hands an open file to the kernel (open and create).
+void ReplyOpened(fuse_req_t req, fuse_file_info* fi, std::unique_ptr<OpenFile> file,
+                 const Entry* created) {
+  OpenFile* handle = file.release();
+  fi->keep_cache = handle->keep_cache ? 1 : 0;
+  fi->direct_io = handle->direct_io ? 1 : 0;
+  fi->fh = reinterpret_cast<uint64_t>(handle);
+  int rc;
+  if (created != nullptr) {
+    fuse_entry_param p = ToEntryParam(*created);
+    rc = fuse_reply_create(req, &p, fi);
+  } else {
+    rc = fuse_reply_open(req, fi);
+  }
+  if (rc != 0) {
+    Fs(req).Release(*handle);
+    delete handle;
+  }
+}
+
 int DoOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  // Read-only: the kernel already refuses writes on an "ro" mount; this
-  // covers a mount made without it.
-  if ((fi->flags & O_ACCMODE) != O_RDONLY) return EROFS;
+  // Writes only under /incoming (EROFS elsewhere); the kernel already
+  // refuses them on an "ro" mount.
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    WriteReply w = Fs(req).OpenForWrite(ino, fi->flags);
+    if (w.err != 0) return w.err;
+    ReplyOpened(req, fi, std::move(w.file), nullptr);
+    return 0;
+  }
   Result<std::unique_ptr<OpenFile>> file = Fs(req).Open(ino);
   if (!file.ok()) return ErrnoFromStatus(file.status());
   OpenFile* handle = std::move(file).value().release();
@@ -227,7 +255,13 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenFile*>(fi->fh);
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  try {
+    Fs(req).Release(*file);
+  } catch (...) {
+    DCMFS_LOG(Error) << "release: unexpected exception";
+  }
+  delete file;
   fuse_reply_err(req, 0);
 }
 
@@ -279,12 +313,133 @@ int DoStatFs(fuse_req_t req) {
     st.f_blocks = (counts->bytes + 4095) / 4096;
     st.f_files = counts->instances;
   }
+  // With /incoming, the archive disk's free space: file managers refuse to
+  // copy onto a filesystem that reports none.
+  struct statvfs disk {};
+  if (Fs(req).writable() && statvfs(Fs(req).archive_root().c_str(), &disk) == 0) {
+    st.f_bavail = disk.f_bavail * disk.f_frsize / 4096;
+    st.f_bfree = disk.f_bfree * disk.f_frsize / 4096;
+    st.f_blocks = std::max<fsblkcnt_t>(st.f_blocks, disk.f_blocks * disk.f_frsize / 4096);
+    st.f_ffree = disk.f_ffree;
+    st.f_favail = disk.f_favail;
+  }
   fuse_reply_statfs(req, &st);
   return 0;
 }
 
 void OpStatFs(fuse_req_t req, fuse_ino_t /*ino*/) {
   Guard(req, "statfs", [&] { ReplyIfError(req, DoStatFs(req)); });
+}
+
+// --- /incoming: the writable folder (fs/filesystem_incoming.cc) -----------------
+
+int ReplyEntryOrErr(fuse_req_t req, const WriteReply& w) {
+  if (w.err != 0) return w.err;
+  fuse_entry_param p = ToEntryParam(w.entry);
+  fuse_reply_entry(req, &p);  // staged inodes keep no lookup count
+  return 0;
+}
+
+int DoCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+             fuse_file_info* fi) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  WriteReply w = Fs(req).Create(parent, name, fi->flags, mode & ~ctx->umask, ctx->uid, ctx->gid);
+  if (w.err != 0) return w.err;
+  ReplyOpened(req, fi, std::move(w.file), &w.entry);
+  return 0;
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  Guard(req, "create", [&] { ReplyIfError(req, DoCreate(req, parent, name, mode, fi)); });
+}
+
+void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, off_t off,
+             fuse_file_info* fi) {
+  Guard(req, "write", [&] {
+    auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+    int64_t n = Fs(req).Write(*file, static_cast<uint64_t>(off),
+                              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf), size));
+    if (n < 0) {
+      fuse_reply_err(req, static_cast<int>(-n));
+    } else {
+      fuse_reply_write(req, static_cast<size_t>(n));
+    }
+  });
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
+  // Every write already reached the staged file; release does the rest.
+  fuse_reply_err(req, 0);
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int datasync, fuse_file_info* fi) {
+  Guard(req, "fsync", [&] {
+    fuse_reply_err(req, Fs(req).Fsync(*reinterpret_cast<OpenFile*>(fi->fh), datasync != 0));
+  });
+}
+
+StagedSetAttr SetAttrChange(const struct stat* attr, int to_set) {
+  StagedSetAttr c;
+  if (to_set & FUSE_SET_ATTR_SIZE) c.size = static_cast<uint64_t>(attr->st_size);
+  if (to_set & FUSE_SET_ATTR_MODE) c.perm = attr->st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) c.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_ATIME) c.atime = attr->st_atim;
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) c.atime = timespec{0, UTIME_NOW};
+  if (to_set & FUSE_SET_ATTR_MTIME) c.mtime = attr->st_mtim;
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) c.mtime = timespec{0, UTIME_NOW};
+  return c;
+}
+
+int DoSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+              fuse_file_info* fi) {
+  OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
+  WriteReply w = Fs(req).SetAttr(ino, SetAttrChange(attr, to_set), file);
+  if (w.err != 0) return w.err;
+  struct stat st = ToStat(w.entry.attr);
+  fuse_reply_attr(req, &st, w.entry.attr_timeout_s);
+  return 0;
+}
+
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* fi) {
+  Guard(req, "setattr", [&] { ReplyIfError(req, DoSetAttr(req, ino, attr, to_set, fi)); });
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Guard(req, "mkdir", [&] {
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    ReplyIfError(req, ReplyEntryOrErr(req, Fs(req).Mkdir(parent, name, mode & ~ctx->umask,
+                                                         ctx->uid, ctx->gid)));
+  });
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "unlink", [&] { fuse_reply_err(req, Fs(req).Unlink(parent, name)); });
+}
+
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "rmdir", [&] { fuse_reply_err(req, Fs(req).Rmdir(parent, name)); });
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned int flags) {
+  Guard(req, "rename", [&] {
+    fuse_reply_err(req, Fs(req).Rename(parent, name, new_parent, new_name, flags));
+  });
+}
+
+void FillIncomingOps(fuse_lowlevel_ops* ops) {
+  ops->create = OpCreate;
+  ops->write = OpWrite;
+  ops->flush = OpFlush;
+  ops->fsync = OpFsync;
+  ops->setattr = OpSetAttr;
+  ops->mkdir = OpMkdir;
+  ops->unlink = OpUnlink;
+  ops->rmdir = OpRmdir;
+  ops->rename = OpRename;
 }
 
 }  // namespace
@@ -306,6 +461,7 @@ void FillFuseOps(fuse_lowlevel_ops* ops) {
   ops->listxattr = OpListXattr;
   ops->getxattr = OpGetXattr;
   ops->statfs = OpStatFs;
+  FillIncomingOps(ops);
 }
 
 }  // namespace dcmfs

@@ -17,7 +17,8 @@ struct MountOptions {
   bool foreground = false;
   bool debug = false;  // libfuse's request trace (-d); implies foreground
   // Extra "-o" options for libfuse and the kernel, e.g. "allow_other",
-  // "max_read=131072". The mount is always "ro,default_permissions".
+  // "max_read=131072". The mount always has "default_permissions"; "ro"
+  // here (or fs.incoming = false) makes it read-only, without /incoming.
   std::vector<std::string> fuse_options;
   bool single_threaded = false;
   unsigned max_idle_threads = 10;

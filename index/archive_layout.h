@@ -17,6 +17,10 @@ struct ArchiveLayout {
   std::string scp_stats() const { return root + "/scp-stats.json"; }
   // Files received by the writer (SCP, /incoming) before they are stored.
   std::string tmp() const { return root + "/tmp"; }
+  // The mount's writable /incoming: staged/, claimed/, REJECTED.txt
+  // (fs/incoming/incoming.h). Not part of the archive's contents: verify,
+  // reindex and backup leave it alone.
+  std::string incoming() const { return root + "/incoming"; }
 };
 
 }  // namespace dcmfs

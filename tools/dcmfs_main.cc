@@ -90,7 +90,8 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   MountOptions mount;
   auto* mount_cmd = app.add_subcommand(
       "mount",
-      "Mount ARCHIVE read-only on MOUNTPOINT. Without -f the command returns once the mount "
+      "Mount ARCHIVE on MOUNTPOINT, read-only but for /incoming (files copied there are "
+      "ingested when closed). Without -f the command returns once the mount "
       "is ready. Unmount with `fusermount3 -u MOUNTPOINT` (or SIGINT/SIGTERM with -f).");
   mount_cmd->add_option("ARCHIVE", mount.archive_root, "archive folder")->required();
   mount_cmd->add_option("MOUNTPOINT", mount.mountpoint, "an empty folder")->required();
@@ -103,6 +104,8 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       ->allow_extra_args(false);  // one value per -o, so positionals may follow
   mount_cmd->add_flag("-s,--single-threaded", mount.single_threaded, "one worker thread");
   mount_cmd->add_option("--max-idle-threads", mount.max_idle_threads, "idle FUSE workers kept");
+  mount_cmd->add_flag("!--no-incoming", mount.fs.incoming,
+                      "no writable /incoming: a fully read-only mount (as with -o ro)");
   mount_cmd->add_flag("!--no-persistent-cache", mount.fs.persistent_cache,
                       "keep derived files in memory only");
   mount_cmd->add_option("--cache-size", mount.fs.cache_max_bytes,

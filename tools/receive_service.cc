@@ -112,6 +112,7 @@ Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string&
 
 ScpStats ReceiveService::scp_stats() const { return parts_->scp->stats(); }
 ReceiverCounters ReceiveService::receiver_counters() const { return parts_->receiver->counters(); }
+Receiver& ReceiveService::receiver() { return *parts_->receiver; }
 
 std::string ReceiveService::StatsJson() const {
   const ScpStats s = scp_stats();
@@ -178,10 +179,14 @@ class CatchUpNudger {
 // systemd hears READY=1 once the kernel mount (and the SCP) are up, and
 // STOPPING=1 when the mount begins to wind down.
 struct MountedServices {
+  Filesystem* fs = nullptr;  // set while /incoming shares the service's receiver
   std::unique_ptr<CatchUpNudger> nudger;
   std::unique_ptr<ReceiveService> service;
   ~MountedServices() {
     NotifySystemd("STOPPING=1");
+    // /incoming stops using the receiver (waiting for a store in progress)
+    // before it goes away.
+    if (fs != nullptr) fs->ShareReceiver(nullptr);
     service.reset();
   }
 };
@@ -197,6 +202,8 @@ std::function<Result<std::shared_ptr<void>>(Filesystem&)> MountHook(const std::s
       CatchUpNudger* nudger = mounted->nudger.get();
       ASSIGN_OR_RETURN(mounted->service,
                        ReceiveService::Start(archive, scp, [nudger] { nudger->Nudge(); }));
+      fs.ShareReceiver(&mounted->service->receiver());
+      mounted->fs = &fs;
       // Weak: the section must not keep the SCP alive past unmount.
       std::weak_ptr<MountedServices> weak = mounted;
       fs.SetStatsSection("scp", [weak]() -> std::string {

@@ -33,6 +33,9 @@ class ReceiveService {
 
   ScpStats scp_stats() const;
   ReceiverCounters receiver_counters() const;
+  // The service's receiver, for other writers in this process (the mount's
+  // /incoming). Valid while the service lives.
+  Receiver& receiver();
   // {"scp": {...}} figures for stats.json and `dcmfs status`.
   std::string StatsJson() const;
 
@@ -46,7 +49,8 @@ class ReceiveService {
 // runs a ReceiveService inside the mount process and makes the mount catch
 // up with each new instance at once (within ~100 ms, instead of its periodic
 // second), so a received instance is listed within the folders' 1 s
-// attribute timeout. Then it tells systemd READY=1 (Type=notify units).
+// attribute timeout. The mount's /incoming then stores through the same
+// receiver (one writer per archive). Then it tells systemd READY=1 (Type=notify units).
 // `archive` must be absolute (the daemon changes to /).
 std::function<Result<std::shared_ptr<void>>(Filesystem&)> MountHook(const std::string& archive,
                                                                    const ScpOptions& scp);

@@ -162,7 +162,8 @@ class AnonymizedViewTest : public ::testing::Test {
 };
 
 TEST_F(AnonymizedViewTest, RootListsAnonymizedAfterTheIdentifiedViews) {
-  EXPECT_EQ(Names(kRootIno), (std::vector<std::string>{"patients", "studies", "anonymized", "bagit"}));
+  EXPECT_EQ(Names(kRootIno), (std::vector<std::string>{"patients", "studies", "anonymized",
+                                                       "bagit", "incoming"}));
   Result<Entry> anon = fs_->Lookup(kRootIno, "anonymized");
   ASSERT_TRUE(anon.ok());
   EXPECT_EQ(anon->attr.ino, kAnonymizedIno);

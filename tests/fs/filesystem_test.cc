@@ -106,8 +106,9 @@ class FilesystemTest : public ::testing::Test {
 
 TEST_F(FilesystemTest, RootListsFixedFolders) {
   // .dcmfs is looked up by name, never listed (backup tools would copy live figures).
-  EXPECT_EQ(Names(kRootIno),
-            (std::vector<std::string>{".", "..", "patients", "studies", "anonymized", "bagit"}));
+  // incoming/ is the writable folder of a mount that is not read-only.
+  EXPECT_EQ(Names(kRootIno), (std::vector<std::string>{".", "..", "patients", "studies",
+                                                       "anonymized", "bagit", "incoming"}));
   Result<Entry> root = fs_->GetAttr(kRootIno);
   ASSERT_TRUE(root.ok());
   EXPECT_EQ(root->attr.mode, static_cast<uint32_t>(S_IFDIR | 0555));
