@@ -157,12 +157,14 @@ std::string AnonIiif::Translate(const Images& images, std::string_view path) con
 std::vector<VirtualChild> AnonIiif::List(const SeriesContext& ctx, std::string_view folder) {
   Result<std::shared_ptr<const Images>> images = ImagesOf(ctx);
   if (!images.ok() || (*images)->mapped->images.empty()) return {};
-  if (folder.empty())
+  if (folder.empty()) {
     return {{std::string(kIiifDir), true, true}, {std::string(kManifest), false, false}};
+  }
   if (folder == kIiifDir) {
     std::vector<VirtualChild> out;
-    for (const iiif::IiifImage& image : (*images)->mapped->images)
+    for (const iiif::IiifImage& image : (*images)->mapped->images) {
       out.push_back({image.id, true, true});
+    }
     out.push_back({std::string(kStudyManifest), false, false});
     std::sort(out.begin(), out.end(),
               [](const VirtualChild& a, const VirtualChild& b) { return a.name < b.name; });
