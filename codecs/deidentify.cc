@@ -20,11 +20,11 @@
 //      which name sites and devices, are not carried over).
 //
 // Attributes the table does not list are kept (the table is the profile),
-// with two conservative exceptions: every private attribute is removed, even
-// with the Retain Safe Private Option (we recognise no private attribute as
-// safe, so the safe subset we keep is empty, which the option allows), and
-// any unlisted attribute of VR PN is removed, because a person's name is
-// identifying wherever a new standard or vendor puts it.
+// with two conservative exceptions: private attributes are removed (with the
+// Retain Safe Private Option, those of Table E.3.10-1 and their creators are
+// kept, UIDs among them remapped like standard ones: codecs/internal/
+// safe_private.h), and any unlisted attribute of VR PN is removed, because
+// a person's name is identifying wherever a new standard or vendor puts it.
 #include "codecs/deidentify.h"
 
 #include <dcmtk/config/osconfig.h>
@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -50,6 +51,7 @@
 #include "codecs/internal/annex_e_table.h"
 #include "codecs/internal/dcmtk_init.h"
 #include "codecs/internal/deid_values.h"
+#include "codecs/internal/safe_private.h"
 #include "codecs/internal/span_input_stream.h"
 #include "codecs/sha256.h"
 
@@ -174,17 +176,27 @@ class Deidentifier {
         pseudonym_(keys.PatientPseudonym(patient_key)),
         shift_days_(keys.DateShiftDays(patient_key)) {}
 
-  // The action for `e`, nullopt to keep it untouched (unlisted).
-  std::optional<DeidAction> Resolve(const DcmElement& e) const {
+  // The action for `e`, nullopt to keep it untouched (unlisted). `safe`:
+  // the private tags of e's item that the Retain Safe Private Option keeps.
+  std::optional<DeidAction> Resolve(const DcmElement& e, const std::set<uint32_t>& safe) const {
     const DcmTag& tag = e.getTag();
     const uint16_t group = tag.getGroup();
-    // See the file comment: all private attributes go, whatever the option.
-    if (group % 2 == 1) return DeidAction::kRemove;
+    if (group % 2 == 1) {
+      if (!safe.contains(uint32_t{group} << 16 | tag.getElement())) return DeidAction::kRemove;
+      // A private UID may name an original instance (NQHeader's Analyzed
+      // Series UID): remapped as U does, so references stay consistent.
+      return e.ident() == EVR_UI ? DeidAction::kUid : DeidAction::kKeep;
+    }
     std::optional<DeidAction> a = table_.Lookup(group, tag.getElement());
     if (!a && e.ident() == EVR_PN) return DeidAction::kRemove;
     return a;
   }
 
+  // What Resolve needs to know about `item`'s private attributes.
+  std::set<uint32_t> SafePrivate(DcmItem& item) const {
+    return options_.retain_safe_private ? codecs_internal::SafePrivateTagsOf(item)
+                                        : std::set<uint32_t>();
+  }
   void Harvest(DcmItem& item, int depth);
   void SealHarvest() { cleaner_.Seal(); }
   Status CleanItem(DcmItem& item, int depth);
@@ -211,6 +223,7 @@ class Deidentifier {
 // enough that descriptions must not repeat it.
 void Deidentifier::Harvest(DcmItem& item, int depth) {
   if (depth > kMaxDepth) return;
+  const std::set<uint32_t> safe = SafePrivate(item);
   for (unsigned long i = 0; i < item.card(); ++i) {
     DcmElement* e = item.getElement(i);
     const DcmEVR vr = e->ident();
@@ -219,7 +232,7 @@ void Deidentifier::Harvest(DcmItem& item, int depth) {
       for (unsigned long j = 0; j < sq->card(); ++j) Harvest(*sq->getItem(j), depth + 1);
       continue;
     }
-    const std::optional<DeidAction> a = Resolve(*e);
+    const std::optional<DeidAction> a = Resolve(*e, safe);
     if (!a || *a == DeidAction::kKeep || *a == DeidAction::kClean) continue;
     if (IsText(vr) || vr == EVR_DA || vr == EVR_DT) cleaner_.Harvest(GetString(*e), vr == EVR_PN);
   }
@@ -230,12 +243,13 @@ Status Deidentifier::CleanItem(DcmItem& item, int depth) {
     return Status::DataLoss("unreadable DICOM: sequences nested deeper than " +
                             std::to_string(kMaxDepth));
   }
+  const std::set<uint32_t> safe = SafePrivate(item);
   for (unsigned long i = 0; i < item.card();) {
     DcmElement* e = item.getElement(i);
     if (e->ident() == EVR_UN) {
       ASSIGN_OR_RETURN(e, TypeUnknownVr(item, i));
     }
-    const std::optional<DeidAction> action = Resolve(*e);
+    const std::optional<DeidAction> action = Resolve(*e, safe);
     bool keep = true;
     if (action) {
       ASSIGN_OR_RETURN(keep, Apply(*e, *action, depth));

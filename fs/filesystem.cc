@@ -51,6 +51,7 @@ AnonTreeOptions AnonOptionsOf(const FilesystemOptions& options) {
   o.deid = options.deid;
   o.include_burned_in = options.anon_include_burned_in;
   o.listing_lifetime_s = options.folder_timeout_s;
+  o.iiif_base = options.iiif.base;
   return o;
 }
 

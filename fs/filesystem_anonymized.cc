@@ -40,6 +40,12 @@ Result<Entry> Filesystem::AnonLookup(InodeId parent, const Node* folder, std::st
   if (anon_ == nullptr) return Status::NotFound("no such file");
   ASSIGN_OR_RETURN(std::shared_ptr<const AnonListing> listing, anon_->List(parent, folder));
   const AnonChild* child = listing->Find(name);
+  std::optional<AnonChild> unlisted;
+  if (child == nullptr && folder != nullptr) {
+    // IIIF request paths resolve without being listed, as in /patients.
+    unlisted = anon_->LookupUnlisted(*folder, name);
+    if (unlisted) child = &*unlisted;
+  }
   if (child == nullptr) return Status::NotFound("no such file");
   ASSIGN_OR_RETURN(Resolved r, AnonResolve(*child));
   inodes_.Remember(r.entry.attr.ino, *r.node);

@@ -1,12 +1,14 @@
 // Derived files in /anonymized series folders: the same volumes, pictures
 // and meshes as in the identified view (providers whose pixels_only() is
 // true: pixel values and geometry, nothing identifying), and series.json
-// reduced to acquisition fields. A series with an image excluded for
-// possible burned-in text gets none of them: its pixels would show it.
+// reduced to acquisition fields, and IIIF under pseudonymous ids
+// (anon_iiif.h). A series with an image excluded for possible burned-in text
+// gets none of them: its pixels would show it.
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "fs/anonymized/anon_providers.h"
 #include "fs/anonymized/anon_tree.h"
 
 namespace dcmfs {
@@ -66,6 +68,14 @@ Result<SeriesContext> AnonymizedTree::AnonSeriesContext(const std::string& serie
   return ctx;
 }
 
+Result<SeriesContext> AnonymizedTree::IiifSeriesContext(const std::string& series_uid) const {
+  ASSIGN_OR_RETURN(SeriesContext ctx, AnonSeriesContext(series_uid, 0));
+  // The identified IIIF provider serves no anonymized context (its ids are
+  // original UIDs); AnonIiif maps every id and path around it.
+  ctx.view = View::kPatients;
+  return ctx;
+}
+
 void AnonymizedTree::AddDerivedFiles(AnonListing& out, const Node& series, InodeId self,
                                      int64_t mtime) const {
   Result<SeriesContext> ctx = AnonSeriesContext(series.ref, self);
@@ -74,6 +84,11 @@ void AnonymizedTree::AddDerivedFiles(AnonListing& out, const Node& series, Inode
   for (VirtualChild& child : derived_.List(*ctx, "")) {
     std::optional<DerivedName> m = child.folder ? std::nullopt : derived_.Match(*ctx, child.name);
     if (m && m->provider->kind() == kSidecarKind) children.push_back(std::move(child));
+  }
+  if (Result<SeriesContext> iiif = IiifSeriesContext(series.ref); iiif.ok()) {
+    for (VirtualChild& child : providers_->iiif.List(*iiif, "")) {
+      children.push_back(std::move(child));
+    }
   }
   for (VirtualChild& child : children) {
     AnonChild c;
@@ -89,8 +104,15 @@ void AnonymizedTree::AddDerivedFiles(AnonListing& out, const Node& series, Inode
 Result<AnonListing> AnonymizedTree::ListDerivedFolder(const Node& folder) const {
   const InodeId self = VirtualInodeOf(folder.ref, "derived/" + folder.name + "/");
   ASSIGN_OR_RETURN(SeriesContext ctx, AnonSeriesContext(folder.ref, self));
+  std::vector<VirtualChild> children;
+  if (AnonIiif::Claims(folder.name)) {
+    ASSIGN_OR_RETURN(SeriesContext iiif, IiifSeriesContext(folder.ref));
+    children = providers_->iiif.List(iiif, folder.name);
+  } else {
+    children = derived_.List(ctx, folder.name, /*pixels_only=*/true);
+  }
   AnonListing out;
-  for (VirtualChild& child : derived_.List(ctx, folder.name, /*pixels_only=*/true)) {
+  for (VirtualChild& child : children) {
     AnonChild c;
     const std::string path = folder.name + "/" + child.name;
     c.name = std::move(child.name);
@@ -105,6 +127,10 @@ Result<AnonListing> AnonymizedTree::ListDerivedFolder(const Node& folder) const 
 }
 
 Result<std::shared_ptr<DerivedContent>> AnonymizedTree::DerivedFileContent(const Node& file) const {
+  if (AnonIiif::Claims(file.name)) {
+    ASSIGN_OR_RETURN(SeriesContext iiif, IiifSeriesContext(file.ref));
+    return providers_->iiif.Content(iiif, file.patient_key, file.name);
+  }
   ASSIGN_OR_RETURN(SeriesContext ctx, AnonSeriesContext(file.ref, file.parent));
   if (std::optional<DerivedName> m = derived_.Match(ctx, file.name, /*pixels_only=*/true)) {
     return derived_.Get(ctx, *m);
@@ -115,6 +141,26 @@ Result<std::shared_ptr<DerivedContent>> AnonymizedTree::DerivedFileContent(const
   ASSIGN_OR_RETURN(std::string text, ReadContent(*full));
   ASSIGN_OR_RETURN(std::string reduced, ReducedSidecar(text));
   return std::shared_ptr<DerivedContent>(std::make_shared<StringContent>(std::move(reduced)));
+}
+
+std::optional<AnonChild> AnonymizedTree::LookupUnlisted(const Node& folder,
+                                                       std::string_view name) {
+  if (folder.kind != NodeKind::kVirtualFolder) return std::nullopt;
+  const std::string path = folder.name + "/" + std::string(name);
+  if (!AnonIiif::Claims(path)) return std::nullopt;
+  Result<SeriesContext> ctx = IiifSeriesContext(folder.ref);
+  if (!ctx.ok()) return std::nullopt;
+  const bool is_folder = providers_->iiif.IsFolder(*ctx, path);
+  if (!is_folder && !providers_->iiif.IsFile(*ctx, path)) return std::nullopt;
+  // The inode and node a listing would have given it (ListDerivedFolder).
+  AnonChild c;
+  c.name = std::string(name);
+  c.size_is_cheap = false;
+  const InodeId self = VirtualInodeOf(folder.ref, "derived/" + folder.name + "/");
+  c.ino = VirtualInodeOf(folder.ref, "derived/" + path + (is_folder ? "/" : ""));
+  c.node = Node{is_folder ? NodeKind::kVirtualFolder : NodeKind::kVirtual, View::kAnonymized,
+                folder.ref, path, self, 0, folder.mtime, folder.patient_key};
+  return c;
 }
 
 }  // namespace dcmfs

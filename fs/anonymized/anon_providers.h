@@ -5,6 +5,7 @@
 // lands in the persistent cache.
 #pragma once
 
+#include "fs/anonymized/anon_iiif.h"
 #include "fs/anonymized/anon_tree.h"
 #include "fs/derived/provider.h"
 
@@ -52,9 +53,10 @@ class DeidSumsProvider final : public DerivedProvider {
 };
 
 struct AnonymizedTree::Providers {
-  explicit Providers(AnonymizedTree* tree) : deid(tree), sums(tree) {}
+  explicit Providers(AnonymizedTree* tree) : deid(tree), sums(tree), iiif(tree) {}
   DeidProvider deid;
   DeidSumsProvider sums;
+  AnonIiif iiif;
 };
 
 }  // namespace dcmfs

@@ -16,7 +16,7 @@ namespace {
 
 // Bump when the de-identified bytes for the same input, options and secret
 // change (a new codecs/deidentify.cc rule), so that cached copies miss.
-constexpr int kDeidCacheVersion = 1;
+constexpr int kDeidCacheVersion = 2;
 
 std::string OptionsFingerprint(const AnonTreeOptions& o) {
   const DeidOptions& d = o.deid;

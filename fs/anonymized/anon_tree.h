@@ -9,8 +9,9 @@
 //       series.nii, preview.png, mpr/, mesh/ ...  the derived files whose
 //                      providers are pixels_only() (anon_derived.cc), the
 //                      same bytes as in the identified view; series.json
-//                      reduced to acquisition fields. None of them when an
-//                      image of the series is excluded.
+//                      reduced to acquisition fields; manifest.json and
+//                      iiif/ under pseudonymous ids (anon_iiif.h). None of
+//                      them when an image of the series is excluded.
 //
 // What may appear in a name or attribute: the pseudonym, the date shifted by
 // the patient's keyed offset (only with deid.retain_modified_dates),
@@ -59,6 +60,9 @@ struct AnonTreeOptions {
   bool include_burned_in = false;
   double listing_lifetime_s = 1.0;
   size_t listing_cache_entries = 256;  // folders whose listings are kept
+  // Where the mount root is published: ids and URLs of the view's IIIF files
+  // (fs/anonymized/anon_iiif.h), as `-o iiif_base` gives it.
+  std::string iiif_base = "http://localhost";
 };
 
 // One child of an anonymized folder. `node` is what the inode table keeps
@@ -107,8 +111,14 @@ class AnonymizedTree {
 
   const DeidKeys& keys() const { return keys_; }
 
-  // Internals shared with the providers (anon_providers.cc).
+  // A child of the anonymized virtual folder `folder` that its listing does
+  // not show: an IIIF request path (iiif/<id>/<region>/...), valid but not
+  // canonical. nullopt when `name` is not one.
+  std::optional<AnonChild> LookupUnlisted(const Node& folder, std::string_view name);
+
+  // Internals shared with the providers (anon_providers.cc, anon_iiif.cc).
   struct Providers;
+  friend class AnonIiif;
   const AnonTreeOptions& options() const { return options_; }
   // A keyed hash (hex) of `what`: stable for the archive, reveals nothing.
   std::string KeyedId(std::string_view what) const;
@@ -148,6 +158,8 @@ class AnonymizedTree {
   Result<AnonListing> ListDerivedFolder(const Node& folder) const;
   Result<std::shared_ptr<DerivedContent>> DerivedFileContent(const Node& file) const;
   Result<SeriesContext> AnonSeriesContext(const std::string& series_uid, InodeId folder) const;
+  // The identified context of a series, for the IIIF files (anon_iiif.h).
+  Result<SeriesContext> IiifSeriesContext(const std::string& series_uid) const;
   void AddStudyXattrs(XattrBuilder& b, const std::string& study_uid,
                       const std::string& patient_key) const;
 

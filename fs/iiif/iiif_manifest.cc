@@ -15,6 +15,7 @@ std::string Trim(std::string s) {
 Json Label(const std::string& text) { return Json{{"none", Json::array({text})}}; }
 
 std::string SeriesPath(const std::string& base, const SeriesRef& s) {
+  if (!s.path.empty()) return base + "/" + s.path;
   return base + "/studies/" + s.study_uid + "/" + s.series_uid;
 }
 

@@ -3,8 +3,9 @@
 // painted by its Image API service) and for a study (every series' canvases,
 // each series a Range in "structures").
 //
-// Labels come from SeriesDescription, Modality, Series Number and Instance
-// Number only: nothing that identifies the patient. Plain functions.
+// Labels are the SeriesRef's and the images' (SeriesLabel: SeriesDescription,
+// Modality, Series Number; Instance Number): nothing that identifies the
+// patient. Plain functions.
 #pragma once
 
 #include <memory>
@@ -20,15 +21,19 @@ struct SeriesRef {
   std::string series_uid;
   std::string label;  // "3 CT Chest 1.0" (number, modality, description)
   std::shared_ptr<const SeriesImages> images;
+  // Where the series folder is published, relative to the base and already
+  // URL-encoded; "" = "studies/<study>/<series>". The anonymized view's
+  // manifests point into /anonymized (fs/anonymized/anon_iiif.h).
+  std::string path;
 };
 
-// The URL of an image service: base + /studies/<study>/<series>/iiif/<id>.
+// The URL of an image service: base + /<path>/iiif/<id>.
 std::string ServiceId(const std::string& base, const SeriesRef& series, const std::string& image_id);
 
 // A series label from its record fields: "<number> <modality> <description>".
 std::string SeriesLabel(const SeriesRecord& series);
 
-// The manifest published at base + /studies/<study>/<series>/manifest.json.
+// The manifest published at base + /<path>/manifest.json.
 std::string SeriesManifestJson(const std::string& base, const SeriesRef& series);
 
 // The study manifest published at `id`, series in the given order.

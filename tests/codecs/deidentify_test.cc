@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "codecs/dicom_parse.h"
+#include "codecs/internal/safe_private_table.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -183,6 +184,59 @@ TEST_F(DeidentifyTest, MethodDescriptionNamesTheOptions) {
             "Retain Longitudinal Temporal Information Modified Dates Option");
   o.retain_modified_dates = false;
   EXPECT_EQ(o.MethodDescription(), "Basic Application Confidentiality Profile");
+}
+
+// PS3.15 E.3.10: with the option, the private attributes of Table E.3.10-1
+// stay with their creators; the rest go, including an attribute in a safe
+// creator's block that the table does not list and one whose element byte
+// is safe under another creator. Without it, no private attribute stays.
+TEST_F(DeidentifyTest, RetainSafePrivateKeepsOnlyTheTablesAttributes) {
+  const std::string basic = Deid("p.dcm", {}, "p_basic.dcm");
+  DeidOptions safe;
+  safe.retain_safe_private = true;
+  const std::string kept = Deid("p.dcm", safe, "p_safe.dcm");
+  ASSERT_FALSE(basic.empty());
+  ASSERT_FALSE(kept.empty());
+  auto dump = [](const std::string& file) {
+    return testing::Shell("dcmdump -q " + testing::ShellQuote(dir_->Sub(file))).output;
+  };
+  const std::string with = dump("p_safe.dcm");
+  const std::string without = dump("p_basic.dcm");
+  for (const char* tag : {"(0019,0010)", "(0019,100c)", "(0019,100e)", "(0043,0010)",
+                          "(0043,1027)"}) {
+    EXPECT_NE(with.find(tag), std::string::npos) << tag << "\n" << with;
+  }
+  EXPECT_NE(with.find("[SIEMENS MR HEADER]"), std::string::npos) << with;
+  EXPECT_NE(with.find("[1000]"), std::string::npos) << with;
+  EXPECT_NE(with.find("[1.375:1]"), std::string::npos) << with;
+  for (const char* tag : {"(0019,1008)", "(0019,0011)", "(0019,110c)"}) {
+    EXPECT_EQ(with.find(tag), std::string::npos) << tag << "\n" << with;
+  }
+  EXPECT_EQ(without.find("(0019,"), std::string::npos) << without;
+  EXPECT_EQ(without.find("(0043,"), std::string::npos) << without;
+  for (const std::string& phi : Phi()) {
+    EXPECT_EQ(kept.find(phi), std::string::npos) << phi;
+    EXPECT_EQ(basic.find(phi), std::string::npos) << phi;
+  }
+  // DeidentificationMethodCodeSequence (0012,0064) names the option only when on.
+  EXPECT_NE(Dump("p_safe.dcm", "0012,0064/0008,0100").find("113111"), std::string::npos);
+  EXPECT_EQ(Dump("p_basic.dcm", "0012,0064/0008,0100").find("113111"), std::string::npos);
+  EXPECT_NE(kept.find("Retain Safe Private Option"), std::string::npos);
+  EXPECT_EQ(basic.find("Retain Safe Private Option"), std::string::npos);
+}
+
+TEST(SafePrivateTableTest, MatchesByCreatorGroupAndElementByte) {
+  EXPECT_GE(codecs_internal::SafePrivateAttributes().size(), 130u);
+  EXPECT_TRUE(codecs_internal::IsSafePrivate("SIEMENS MR HEADER", 0x0019, 0x0C));
+  EXPECT_TRUE(codecs_internal::IsSafePrivate("SIEMENS MR HEADER ", 0x0019, 0x0C));  // LO padding
+  EXPECT_TRUE(codecs_internal::IsSafePrivate("GEMS_ACQU_01", 0x0019, 0x9E));
+  EXPECT_FALSE(codecs_internal::IsSafePrivate("SIEMENS MR HEADER", 0x0019, 0x08));
+  EXPECT_FALSE(codecs_internal::IsSafePrivate("SIEMENS MR HEADER", 0x0021, 0x0C));
+  EXPECT_FALSE(codecs_internal::IsSafePrivate("ACME PHI", 0x0019, 0x0C));
+  for (const auto& a : codecs_internal::SafePrivateAttributes()) {
+    EXPECT_EQ(a.group % 2, 1) << a.creator;
+    EXPECT_FALSE(a.creator.empty());
+  }
 }
 
 TEST(DeidKeysTest, Formats) {

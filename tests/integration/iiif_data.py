@@ -7,6 +7,7 @@
 OUT_DIR/ct/        3 CT slices 600x400 int16, rescale -1024, window 40/400,
                    instance numbers opposite to their spatial order
 OUT_DIR/mf/        one multi-frame MONOCHROME2 uint8 instance, 2 frames, no window
+                   (modality OT: left out of /anonymized unless --mf-no-burned-in)
 OUT_DIR/wsi/       a VL Whole Slide Microscopy pyramid (TILED_FULL, JPEG
                    baseline frames, levels 1/1, 1/2, 1/4 ...) of --wsi-size
                    (--wsi-raw: also its base level as raw RGB, wsi/base.rgb)
@@ -97,9 +98,11 @@ def write_ct(out, study):
         save(ds, f"{out}/ct/{k}.dcm")
 
 
-def write_multiframe(out, study):
+def write_multiframe(out, study, no_burned_in=False):
     ds = base_dataset(MF_CLASS, study, generate_uid(PREFIX), "OT", 3)
     ds.InstanceNumber = 1
+    if no_burned_in:
+        ds.BurnedInAnnotation = "NO"
     ds.NumberOfFrames = 2
     ds.Rows, ds.Columns = 200, 300
     ds.SamplesPerPixel = 1
@@ -182,11 +185,13 @@ def main():
     p.add_argument("--big-rgb", type=size)
     p.add_argument("--no-small", action="store_true")
     p.add_argument("--wsi-raw", action="store_true", help="also write wsi/base.rgb")
+    p.add_argument("--mf-no-burned-in", action="store_true",
+                   help="BurnedInAnnotation NO on the multi-frame (kept in /anonymized)")
     a = p.parse_args()
     study = generate_uid(PREFIX)
     if not a.no_small:
         write_ct(a.out, study)
-        write_multiframe(a.out, study)
+        write_multiframe(a.out, study, a.mf_no_burned_in)
     if a.wsi_size[0] > 0:
         write_wsi(a.out, study, a.wsi_size[0], a.wsi_size[1], a.tile, a.wsi_raw)
     if a.big_rgb:

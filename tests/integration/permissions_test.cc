@@ -1,8 +1,9 @@
 // Who may see what, enforced by the kernel: with -o allow_other and
 // --identified-mode 0750 --identified-group root, an unprivileged user (nobody,
 // switched to with setpriv) reads /anonymized but is refused (EACCES) in
-// /patients and /studies, by listing, by path and through xattrs; a member of
-// the group is let in. The archive secret is 0600 and shows in no file.
+// /patients and /studies, by listing, by path and through xattrs, IIIF files
+// (which lead to identified images) included; a member of the group is let
+// in. The archive secret is 0600 and shows in no file.
 //
 // Needs root (to mount with allow_other for others and to become nobody).
 #include <stdlib.h>
@@ -93,6 +94,37 @@ TEST_F(PermissionsTest, NobodyReadsAnonymizedButNotTheIdentifiedTrees) {
   ExpectDenied("cat " + Q(StudiesPath(Mnt(), files_[0])));
   ExpectDenied("getfattr -d " + Q(identified));
   ExpectDenied("getfattr -d " + Q(StudiesPath(Mnt(), files_[0])));
+}
+
+// IIIF files lead to identified images: refused in /patients and /studies by
+// path (info.json, a tile, a request path that is not listed, manifests),
+// by listing and through xattrs; their /anonymized twins are readable.
+TEST_F(PermissionsTest, NobodyIsRefusedIiifOfTheIdentifiedTrees) {
+  for (const char* view : {"/patients/*/*/*", "/studies/*/*"}) {
+    CommandResult found = Shell("ls -d " + Mnt() + view + "/iiif/1.* | head -1");  // as root
+    const std::string svc = found.output.substr(0, found.output.find('\n'));
+    ASSERT_FALSE(svc.empty()) << view << "\n" << found.output;
+    const std::string series = std::filesystem::path(svc).parent_path().parent_path().string();
+    ASSERT_TRUE(std::filesystem::exists(svc + "/info.json"));  // root may
+    ExpectDenied("cat " + Q(svc + "/info.json"));
+    ExpectDenied("cat " + Q(svc + "/full/max/0/default.jpg"));
+    ExpectDenied("cat " + Q(svc + "/pct:0,0,50,50/max/90/default.png"));
+    ExpectDenied("cat " + Q(series + "/manifest.json"));
+    ExpectDenied("cat " + Q(series + "/iiif/study-manifest.json"));
+    ExpectDenied("ls " + Q(svc));
+    ExpectDenied("getfattr -d " + Q(svc + "/info.json"));
+    ExpectDenied("getfattr -d " + Q(series + "/manifest.json"));
+  }
+  CommandResult anon = Shell("ls -d " + Mnt() + "/anonymized/*/*/*/iiif/2.25.* | head -1");
+  const std::string svc = anon.output.substr(0, anon.output.find('\n'));
+  ASSERT_FALSE(svc.empty()) << anon.output;
+  CommandResult info = Shell(kAsNobody + std::string("cat ") + Q(svc + "/info.json"));
+  EXPECT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("ImageService3"), std::string::npos) << info.output;
+  CommandResult tile = Shell(kAsNobody + std::string("cat ") + Q(svc + "/full/max/0/default.jpg") +
+                             " | wc -c");
+  EXPECT_EQ(tile.exit_code, 0) << tile.output;
+  EXPECT_GT(std::stoull(tile.output), 0u);
 }
 
 TEST_F(PermissionsTest, TheIdentifiedGroupIsLetIn) {

@@ -8,6 +8,10 @@ OUT_DIR/a.dcm   CT, native pixels, every kind of PHI (names, IDs, dates,
 OUT_DIR/b.dcm   the same patient and study, another instance that references
                 a.dcm; acquired two days later
 OUT_DIR/c.dcm   encapsulated (fake JPEG fragments, 2 frames), same patient
+OUT_DIR/p.dcm   private blocks: safe attributes of PS3.15 Table E.3.10-1
+                (Siemens MR b value and gradient direction, GE scan pitch),
+                an unlisted attribute in a safe creator's block and a block
+                of another creator using a safe element byte, both with PHI
 OUT_DIR/phi.txt every identifying string of the inputs, one a line: none may
                 appear in a de-identified output
 """
@@ -24,7 +28,7 @@ OUT = sys.argv[1]
 CT = "1.2.840.10008.5.1.4.1.1.2"
 ROOT = "1.2.826.0.1.3680043.2.20240131."
 STUDY, SERIES, FOR = ROOT + "1", ROOT + "2", ROOT + "5"
-SOP_A, SOP_B, SOP_C = ROOT + "3", ROOT + "4", ROOT + "6"
+SOP_A, SOP_B, SOP_C, SOP_P = ROOT + "3", ROOT + "4", ROOT + "6", ROOT + "9"
 PPS = ROOT + "77"
 CREATOR_UID = ROOT + "88"
 
@@ -36,7 +40,7 @@ PHI = [
     "Carmichael", "Irena", "CTSCAN-ROOM7", "SN-8842291", "STUDY7781", "RPID5531",
     "SPS4471", "Brightwater", "Reviewer^Quinton", "Quinton", "ACME PHI",
     "secret note", "20240131", "20240201", "20240203",
-    STUDY, SERIES, FOR, SOP_A, SOP_B, SOP_C, PPS, CREATOR_UID,
+    STUDY, SERIES, FOR, SOP_A, SOP_B, SOP_C, SOP_P, PPS, CREATOR_UID,
 ]
 
 
@@ -157,6 +161,19 @@ def main():
     c["PixelData"].is_undefined_length = True
     c["PixelData"].VR = "OB"
     save(c, "c.dcm", JPEGBaseline8Bit)
+
+    p = base(SOP_P, "20240201")
+    p.InstanceNumber = 4
+    siemens = p.private_block(0x0019, "SIEMENS MR HEADER", create=True)  # (0019,0010)
+    siemens.add_new(0x0C, "IS", "1000")                      # B Value: safe
+    siemens.add_new(0x0E, "FD", [0.0, 0.6, 0.8])             # Diffusion Gradient Direction: safe
+    siemens.add_new(0x08, "LO", "Smithson imaging note")     # not in the table
+    acme = p.private_block(0x0019, "ACME PHI", create=True)  # (0019,0011)
+    acme.add_new(0x0C, "LO", "MRN99881")                     # a safe byte, another creator
+    ge = p.private_block(0x0043, "GEMS_PARM_01", create=True)
+    ge.add_new(0x27, "SH", "1.375:1")                        # Scan Pitch Ratio: safe
+    p.PixelData = struct.pack("<64H", *[(i * 13) % 4096 for i in range(64)])
+    save(p, "p.dcm", ExplicitVRLittleEndian)
 
     with open(os.path.join(OUT, "phi.txt"), "w") as f:
         f.write("\n".join(PHI) + "\n")
