@@ -555,4 +555,13 @@ bool CanRewriteTransferSyntax(std::string_view transfer_syntax_uid) {
   return DcmXfer(std::string(transfer_syntax_uid).c_str()).getXfer() != EXS_Unknown;
 }
 
+std::string CleanDescriptorText(std::string_view text, const std::vector<std::string>& names,
+                                const std::vector<std::string>& values) {
+  TextCleaner cleaner;
+  for (const std::string& n : names) cleaner.Harvest(n, /*split_words=*/true);
+  for (const std::string& v : values) cleaner.Harvest(v, /*split_words=*/false);
+  cleaner.Seal();
+  return cleaner.Clean(text);
+}
+
 }  // namespace dcmfs

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -63,5 +64,12 @@ bool CanRewriteTransferSyntax(std::string_view transfer_syntax_uid);
 // write the result.
 Result<std::string> DeidentifyDicom(std::span<const uint8_t> original, const DeidOptions& options,
                                     const DeidKeys& keys, std::string_view patient_key);
+
+// The Clean Descriptors option for text shown outside a dataset (the
+// anonymized view's folder names): `text` with every identifying value the
+// dataset cleaning would catch replaced by "***". `names` are split into
+// their words as person names are; `values` are matched whole.
+std::string CleanDescriptorText(std::string_view text, const std::vector<std::string>& names,
+                                const std::vector<std::string>& values);
 
 }  // namespace dcmfs

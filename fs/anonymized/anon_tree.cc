@@ -243,12 +243,22 @@ Result<AnonListing> AnonymizedTree::ListSeries(const Node& study) {
                                   return true;
                                 }));
   const InodeId self = InodeOf(NodeKind::kStudy, study.ref);
+  // Descriptions are free text that may name people or places; they are
+  // shown only when the profile's Clean Descriptors option is chosen, and
+  // then cleaned of the patient's and the study's identifiers.
+  std::vector<std::string> names, values;
+  if (options_.deid.clean_descriptors) {
+    Result<PatientRecord> p = catalog_.GetPatient(study.patient_key);
+    if (p.ok()) names = {p->name}, values = {p->id, p->birth_date};
+    Result<StudyRecord> st = catalog_.GetStudy(study.ref);
+    if (st.ok()) values.insert(values.end(), {st->accession, st->study_id});
+  }
   AnonListing out;
   for (const DirEntry& e : series) {
     ASSIGN_OR_RETURN(SeriesRecord s, catalog_.GetSeries(e.ref));
-    // Descriptions are free text that may name people or places; they are
-    // shown only when the profile's Clean Descriptors option is chosen.
-    const std::string description = options_.deid.clean_descriptors ? s.description : "";
+    const std::string description = options_.deid.clean_descriptors
+                                        ? CleanDescriptorText(s.description, names, values)
+                                        : "";
     out.children.push_back(FolderChild(NodeKind::kSeries, e, self, study.patient_key,
                                        SeriesFolderName(s.number, s.modality, description)));
   }

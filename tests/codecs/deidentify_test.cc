@@ -377,5 +377,14 @@ TEST(DeidentifyCorpusTest, EveryCorpusFile) {
   EXPECT_GT(done, 0);
 }
 
+// Folder names of the anonymized view under Clean Descriptors: the
+// patient's and the study's identifiers never survive in a description.
+TEST(CleanDescriptorTextTest, RemovesNamesWordByWordAndWholeValues) {
+  EXPECT_EQ(CleanDescriptorText("CT head for DOE, johnathan (MRN 5550123) acc A77", {"Doe^Johnathan"},
+                                {"5550123", "A77"}),
+            "CT head for ***, *** (MRN ***) acc ***");
+  EXPECT_EQ(CleanDescriptorText("T1 axial", {"Doe^Johnathan"}, {"5550123"}), "T1 axial");
+}
+
 }  // namespace
 }  // namespace dcmfs
