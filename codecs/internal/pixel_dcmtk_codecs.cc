@@ -1,5 +1,7 @@
 #include "codecs/internal/pixel_dcmtk_codecs.h"
 
+#include <cstring>
+
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdatset.h>
@@ -59,6 +61,37 @@ unsigned JpegPrecision(std::span<const uint8_t> s) {
   return 0;
 }
 
+// What a JPEG bitstream says of its own colour space, from its markers, as
+// libjpeg reads them (jdapimin.c default_decompress_parms): a JFIF APP0
+// marker means YCbCr, an Adobe APP14 marker's transform flag says YCbCr (1)
+// or not (0). Unknown when neither is present.
+enum class JpegColour { kUnknown, kYcbcr, kNotYcbcr };
+
+JpegColour JpegColourOf(std::span<const uint8_t> s) {
+  size_t i = 2;  // after SOI
+  while (i + 4 < s.size()) {
+    if (s[i] != 0xFF) return JpegColour::kUnknown;
+    const uint8_t m = s[i + 1];
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    const size_t len = size_t{s[i + 2]} << 8 | s[i + 3];
+    const size_t body = i + 4;
+    if (m == 0xE0 && len >= 7 && body + 5 <= s.size() &&
+        std::memcmp(&s[body], "JFIF\0", 5) == 0) {
+      return JpegColour::kYcbcr;
+    }
+    if (m == 0xEE && len >= 14 && body + 12 <= s.size() &&
+        std::memcmp(&s[body], "Adobe", 5) == 0) {
+      return s[body + 11] == 0 ? JpegColour::kNotYcbcr : JpegColour::kYcbcr;
+    }
+    if (m == 0xDA || (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)) break;
+    i += 2 + len;
+  }
+  return JpegColour::kUnknown;
+}
+
 Result<unsigned> OutputSampleBytes(const PixelAttributes& a, const std::string& ts,
                                    std::span<const uint8_t> frame) {
   if (ts == "1.2.840.10008.1.2.4.80" || ts == "1.2.840.10008.1.2.4.81") {
@@ -107,9 +140,18 @@ Result<RawFrame> DecodeWithDcmtk(const PixelAttributes& a, const std::string& ts
   RawFrame raw;
   raw.bytes_per_sample = static_cast<uint8_t>(bytes);
   raw.data.resize(size + (size & 1));  // DCMTK's decoders write whole 16-bit words
+  // Whole-slide and other lossy JPEG colour frames are often labelled RGB
+  // while the bitstream is JFIF YCbCr; DCMTK follows the label and would
+  // return YCbCr samples as RGB. The bitstream's own markers win, as in
+  // libjpeg, PIL and OpenSlide.
+  PixelAttributes decode_as = a;
+  if (a.samples == 3 && a.photometric == "RGB" && JpegPrecision(frame) == 8 &&
+      JpegColourOf(frame) == JpegColour::kYcbcr) {
+    decode_as.photometric = "YBR_FULL_422";
+  }
   try {
     DcmDataset ds;
-    PutAttributes(a, ds);
+    PutAttributes(decode_as, ds);
     DcmPixelSequence seq(DcmTag(DCM_PixelData, EVR_OB));
     seq.insert(new DcmPixelItem(DcmTag(DCM_Item, EVR_OB)));  // empty Basic Offset Table
     auto* item = new DcmPixelItem(DcmTag(DCM_Item, EVR_OB));

@@ -13,11 +13,13 @@ monochrome stored bits masked and sign-extended from HighBit (PS3.5 8.1.1),
 colour as 8-bit RGB (YBR_FULL converted by pydicom's convert_color_space,
 PALETTE COLOR by its apply_color_lut, deeper samples keep their 8 high bits).
 """
+import io
 import os
 import sys
 import warnings
 
 import numpy as np
+from PIL import Image
 import pydicom
 from pydicom.pixel_data_handlers.util import apply_color_lut, convert_color_space
 
@@ -58,6 +60,26 @@ def normalise_colour(ds, frame, ts):
     return frame
 
 
+def jfif_frames_labelled_rgb(ds, ts, frames):
+    """The encoded frames of 8-bit lossy JPEG labelled RGB whose bitstream
+    says YCbCr (a JFIF APP0 marker, or Adobe APP14 with transform 1), as
+    whole-slide converters write them; else None. For these, pydicom 2.3
+    follows the label and returns the YCbCr samples as RGB (Pillow's
+    draft('YCbCr')), while libjpeg, Pillow on the frame itself and OpenSlide
+    follow the bitstream's markers; the reference is then Pillow's decode of
+    the frame (a white slide background decodes white, not pink)."""
+    if ts not in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"):
+        return None
+    if str(getattr(ds, "PhotometricInterpretation", "")) != "RGB":
+        return None
+    encoded = list(pydicom.encaps.generate_pixel_data_frame(ds.PixelData, frames))
+    head = encoded[0][:64]
+    adobe = head.find(b"Adobe")
+    if b"JFIF\0" in head or (adobe >= 0 and len(head) > adobe + 11 and head[adobe + 11] == 1):
+        return encoded
+    return None
+
+
 def main():
     corpus, out = sys.argv[1], sys.argv[2]
     n = 0
@@ -89,8 +111,14 @@ def main():
                     arr = arr[np.newaxis, ...]
                 colour = int(getattr(ds, "SamplesPerPixel", 1)) == 3 or \
                     str(getattr(ds, "PhotometricInterpretation", "")) == "PALETTE COLOR"
+                jfif = jfif_frames_labelled_rgb(ds, ts, frames)
                 for f in sampled:
-                    a = normalise_colour(ds, arr[f], ts) if colour else normalise_mono(ds, arr[f])
+                    if jfif is not None:
+                        a = np.asarray(Image.open(io.BytesIO(jfif[f])).convert("RGB"))
+                    elif colour:
+                        a = normalise_colour(ds, arr[f], ts)
+                    else:
+                        a = normalise_mono(ds, arr[f])
                     np.ascontiguousarray(a).tofile(os.path.join(out, "%d_%d.bin" % (n, f)))
             except Exception as e:  # pydicom has no decoder for it, or refuses the file
                 ref = "none: " + type(e).__name__ + " " + str(e).replace("\t", " ").replace("\n", " ")[:80]

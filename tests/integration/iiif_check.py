@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """HTTP checks of a dcmfs mount published by nginx as IIIF (run by iiif_test.cc).
 
-  iiif_check.py BASE_URL MOUNT DATA_DIR
+  iiif_check.py BASE_URL MOUNT DATA_DIR [--wsi-only]
+
+DATA_DIR/wsi/*.dcm are the levels of a whole-slide pyramid; with --wsi-only
+the mount holds only that pyramid (the corpus' real slide).
 
 Expectations are computed here, independently of dcmfs: tile URLs from the
 spec's tile rules applied to info.json, reference pixels from pydicom + numpy
@@ -246,7 +249,19 @@ def check_wsi():
     close(png(f"{svc}/100,100,300,200/150,100/0/default.png"), ref, 6.0, "wsi composed region")
 
 
+def main_wsi_only():
+    """A real whole-slide pyramid (the shared corpus): every service's
+    info.json and canonical tiles, then the pyramid checks above."""
+    for svc in services():
+        check_service(svc)
+    check_wsi()
+    print(f"{checks} checks, {len(failures)} failures")
+    sys.exit(1 if failures else 0)
+
+
 def main():
+    if sys.argv[4:] == ["--wsi-only"]:
+        main_wsi_only()
     svcs = services()
     check(len(svcs) >= 6, f"services found: {svcs}")
     for svc in svcs:

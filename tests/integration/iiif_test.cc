@@ -57,6 +57,34 @@ TEST(IiifTest, NginxServesALevel2ServiceFromTheMount) {
   }
 }
 
+// The shared corpus' real whole-slide pyramid (cmu-1-small-region, 12
+// levels of JPEG frames written by another tool): one service, scale
+// factors from its levels, stored frames passed through byte for byte, a
+// composed region against PIL's decode of the frames.
+TEST(IiifTest, CorpusWholeSlidePyramidIsOneServiceWithItsFramesPassedThrough) {
+  const std::string corpus = CorpusDir();
+  if (corpus.empty()) GTEST_FAIL() << "../shared/corpus is missing";
+  if (Shell("command -v nginx").exit_code != 0) GTEST_FAIL() << "nginx is not installed";
+  TempDir dir;
+  const std::string slide = corpus + "/wsi/dicom-wsi-sample/cmu-1-small-region";
+  std::filesystem::create_directories(dir.Sub("data"));
+  std::filesystem::create_directory_symlink(slide, dir.Sub("data/wsi"));
+  auto ingest = Dcmfs("ingest " + Q(dir.Sub("archive")) + " " + Q(slide) + " --no-progress");
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.output;
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"), "iiif_base=" + base);
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  Nginx nginx(dir, mount.path(), port, dir.Sub("viewer"));
+  ASSERT_TRUE(nginx.ok()) << nginx.log();
+  auto checked = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/iiif_check.py") +
+                       " " + Q(base) + " " + Q(mount.path()) + " " + Q(dir.Sub("data")) +
+                       " --wsi-only 2>&1");
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  EXPECT_NE(checked.output.find(" 0 failures"), std::string::npos) << checked.output;
+}
+
 TEST(IiifTest, InvalidRequestPathsAreENOENTNotACrash) {
   TempDir dir;
   const std::string data = dir.Sub("data");
