@@ -47,5 +47,21 @@ echo; echo "== the de-identified twin (anonymized view) =="
 head -n 16 "$WORK/anonymized.txt"
 anon=$(find "$WORK/mnt/anonymized" -name '*.dcm' -print -quit)
 dcmdump -q +P PatientName +P PatientID +P StudyInstanceUID +P PatientIdentityRemoved "$anon"
+echo; echo "== each study as a BagIt bag, and the archive's fixity manifest =="
+bag=$(find "$WORK/mnt/bagit" -mindepth 1 -maxdepth 1 -print -quit)
+ls "$bag"
+(cd "$bag" && sha256sum -c --quiet manifest-sha256.txt && echo "bag payload verified")
+(cd "$WORK/mnt" && sha256sum -c --quiet .dcmfs/MANIFEST-sha256.txt && \
+  echo "every instance verified against /.dcmfs/MANIFEST-sha256.txt")
+echo; echo "== a file dropped into /incoming is ingested when closed =="
+mkdir -p "$WORK/more"
+cp "$(find "$WORK/dicom" -name '*.dcm' -print -quit)" "$WORK/more/extra.dcm"
+dcmodify -nb -gin "$WORK/more/extra.dcm"   # a new SOP Instance UID: a new instance
+echo "not DICOM" > "$WORK/more/notes.txt"
+before=$(find "$WORK/mnt/patients" -name '*.dcm' | wc -l)
+cp -r "$WORK/more" "$WORK/mnt/incoming/"
+sleep 3
+echo "instances under /patients: $before before the copy, $(find "$WORK/mnt/patients" -name '*.dcm' | wc -l) after"
+cat "$WORK/mnt/incoming/REJECTED.txt"
 echo; echo "== /.dcmfs/stats.json =="
 cat "$WORK/mnt/.dcmfs/stats.json"; echo
