@@ -9,13 +9,6 @@
 namespace dcmfs::testing {
 namespace {
 
-std::string Field(const std::string& bag_info, const std::string& label) {
-  size_t at = bag_info.find(label + ": ");
-  if (at == std::string::npos) return "";
-  at += label.size() + 2;
-  return bag_info.substr(at, bag_info.find('\n', at) - at);
-}
-
 class BagitExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -56,18 +49,18 @@ TEST_F(BagitExportTest, WholeArchiveVerifiesWithSha256sumAndHoldsTheOriginalByte
   const std::string bytes =
       Shell("find " + Q(bag + "/data") + " -type f -printf '%s\\n' | awk '{s+=$1} END {print s}'")
           .output;
-  EXPECT_EQ(Field(info, "Payload-Oxum"),
+  EXPECT_EQ(BagInfoField(info, "Payload-Oxum"),
             bytes.substr(0, bytes.find('\n')) + "." + std::to_string(files_.size()));
   std::set<std::string> studies, series;
   for (const SyntheticFile& f : files_) {
     studies.insert(f.study_uid);
     series.insert(f.series_uid);
   }
-  EXPECT_EQ(Field(info, "DICOM-Instances"), std::to_string(files_.size()));
-  EXPECT_EQ(Field(info, "DICOM-Studies"), std::to_string(studies.size()));
-  EXPECT_EQ(Field(info, "DICOM-Series"), std::to_string(series.size()));
-  EXPECT_FALSE(Field(info, "Bagging-Date").empty());
-  EXPECT_FALSE(Field(info, "DICOM-Study-Dates").empty());
+  EXPECT_EQ(BagInfoField(info, "DICOM-Instances"), std::to_string(files_.size()));
+  EXPECT_EQ(BagInfoField(info, "DICOM-Studies"), std::to_string(studies.size()));
+  EXPECT_EQ(BagInfoField(info, "DICOM-Series"), std::to_string(series.size()));
+  EXPECT_FALSE(BagInfoField(info, "Bagging-Date").empty());
+  EXPECT_FALSE(BagInfoField(info, "DICOM-Study-Dates").empty());
 
   // A changed byte in the payload is caught by the standard tool.
   const std::string victim = FilesBelow(bag + "/data").front();
@@ -97,7 +90,7 @@ TEST_F(BagitExportTest, SelectorsNarrowTheBagToAStudyOrASeries) {
   ASSERT_EQ(Dcmfs("export --bagit --series " + first.series_uid + " " + Q(Archive()) + " " +
                   Q(by_series)).exit_code, 0);
   EXPECT_EQ(FilesBelow(by_series + "/data").size(), in_series);
-  EXPECT_EQ(Field(ReadFileOrEmpty(by_series + "/bag-info.txt"), "DICOM-Series"), "1");
+  EXPECT_EQ(BagInfoField(ReadFileOrEmpty(by_series + "/bag-info.txt"), "DICOM-Series"), "1");
 
   CommandResult none = Dcmfs("export --bagit --study 1.2.3.4.5.6.7 " + Q(Archive()) + " " +
                              Q(dir_.Sub("none")));
@@ -111,7 +104,7 @@ TEST_F(BagitExportTest, AnonymizedBagVerifiesAndCarriesNoOriginalNames) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Check(bag, "manifest-sha256.txt").exit_code, 0);
   EXPECT_EQ(Check(bag, "tagmanifest-sha256.txt").exit_code, 0);
-  EXPECT_EQ(Field(ReadFileOrEmpty(bag + "/bag-info.txt"), "DICOM-De-Identified"),
+  EXPECT_EQ(BagInfoField(ReadFileOrEmpty(bag + "/bag-info.txt"), "DICOM-De-Identified"),
             "yes (PS3.15 Annex E)");
   // PatientName of the synthetic set is "Doe^Jane" and the like: neither in
   // the paths nor in any byte of the payload; pydicom reads every file.

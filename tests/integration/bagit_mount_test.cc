@@ -14,13 +14,6 @@
 namespace dcmfs::testing {
 namespace {
 
-std::string Field(const std::string& bag_info, const std::string& label) {
-  size_t at = bag_info.find(label + ": ");
-  if (at == std::string::npos) return "";
-  at += label.size() + 2;
-  return bag_info.substr(at, bag_info.find('\n', at) - at);
-}
-
 size_t Lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
 class BagitMountTest : public ::testing::Test {
@@ -79,9 +72,9 @@ TEST_F(BagitMountTest, EveryStudyIsAValidBagInTheMountAndAfterCpR) {
     const std::string info = ReadFileOrEmpty(bag + "/bag-info.txt");
     const std::string bytes =
         Shell("find " + Q(bag + "/data") + " -type f -printf '%s\\n' | awk '{s+=$1} END {print s}'").output;
-    EXPECT_EQ(Field(info, "Payload-Oxum"),
+    EXPECT_EQ(BagInfoField(info, "Payload-Oxum"),
               bytes.substr(0, bytes.find('\n')) + "." + std::to_string(hashes.size()));
-    EXPECT_EQ(Field(info, "DICOM-Instances"), std::to_string(hashes.size()));
+    EXPECT_EQ(BagInfoField(info, "DICOM-Instances"), std::to_string(hashes.size()));
     // Every size stat reports before a read is the size read (ls -l, then cat).
     CommandResult sizes = Shell("cd " + Q(bag) + " && for f in *.txt; do "
                                 "[ $(stat -c %s \"$f\") -eq $(cat \"$f\" | wc -c) ] || echo \"$f\"; done");

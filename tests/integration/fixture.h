@@ -59,6 +59,14 @@ inline std::string BlobPath(const std::string& archive, const std::string& hex) 
   return archive + "/blobs/" + hex.substr(0, 2) + "/" + hex + ".zst";
 }
 
+// The value of `label` in a BagIt bag-info.txt ("" if absent).
+inline std::string BagInfoField(const std::string& bag_info, const std::string& label) {
+  size_t at = bag_info.find(label + ": ");
+  if (at == std::string::npos) return "";
+  at += label.size() + 2;
+  return bag_info.substr(at, bag_info.find('\n', at) - at);
+}
+
 // `find` listing with inode, size, mtime and path: what must be stable.
 inline std::string StableListing(const std::string& mnt) {
   return Shell("cd " + Q(mnt) + " && find . -printf '%i %s %T@ %y %p\\n' | LC_ALL=C sort").output;
