@@ -5,7 +5,8 @@ converting the same series to an uncompressed .nii, in the same run.
 Series: a synthetic 512x512xN int16 CT (dcmfs synth, uncompressed) and the
 corpus' largest series (dcm_qa_deident, 196 x 256x256) when present.
 Medians of N repeats, the ratio dcmfs/dcm2niix (< 1.0: dcmfs faster), and
-the daemon's peak RSS (VmHWM).
+the daemon's peak RSS (VmHWM). Then random 1 MiB reads at random offsets of
+series.nii from a fresh mount vs the same reads of dcm2niix's file on disk.
 """
 import argparse, glob, os, shutil, subprocess, sys, tempfile, time
 
@@ -38,6 +39,38 @@ def cat(path):
             if not b: return n
             n += len(b)
 
+def random_reads(path, count=200, size=1 << 20, seed=7):
+    """Reads/s of `count` 1 MiB preads at random offsets (seeded)."""
+    import random
+    rng = random.Random(seed)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        end = max(1, os.fstat(fd).st_size - size)
+        offsets = [rng.randrange(end) for _ in range(count)]
+        t = time.monotonic()
+        for off in offsets:
+            os.pread(fd, size, off)
+        return count / (time.monotonic() - t)
+    finally:
+        os.close(fd)
+
+def bench_random_reads(name, dcmfs, archive, mnt, study, series, out):
+    """Random 1 MiB reads of series.nii from a fresh mount (cold derived
+    cache, page cache dropped) vs the same reads of dcm2niix's .nii on disk
+    (page cache dropped)."""
+    shutil.rmtree(os.path.join(archive, "cache"), ignore_errors=True)
+    drop_caches()
+    m = Mount(dcmfs, archive, mnt)
+    try:
+        ours = random_reads(os.path.join(mnt, "studies", study, series, "series.nii"))
+        rss = m.peak_rss_mib()
+    finally:
+        m.close()
+    drop_caches()
+    theirs = random_reads(glob.glob(os.path.join(out, "*.nii"))[0])
+    print("%-28s random 1 MiB reads: dcmfs %.0f/s cold  file written by dcm2niix %.0f/s  "
+          "ratio %.2f  daemon peak RSS %.0f MiB" % (name, ours, theirs, theirs / ours, rss))
+
 def bench_series(name, dcmfs, src, repeats, work):
     series_dir, nfiles, study, series = largest_native_series(src)
     archive, mnt = os.path.join(work, name + "-archive"), os.path.join(work, name + "-mnt")
@@ -64,6 +97,7 @@ def bench_series(name, dcmfs, src, repeats, work):
     print("%-28s %5d files %8.1f MiB  dcmfs cat %6.3f s  dcm2niix %6.3f s  ratio %.2f  "
           "daemon peak RSS %.0f MiB" % (name, nfiles, size / 2**20, med(ours), med(theirs),
                                         med(ours) / med(theirs), rss))
+    bench_random_reads(name, dcmfs, archive, mnt, study, series, out)
 
 def main():
     ap = argparse.ArgumentParser()
