@@ -92,7 +92,7 @@ std::string Ours(const std::string& kind, const std::string& path) {
 
 void ExpectSameAsPydicom(const std::string& kind, const std::string& rel) {
   const std::string corpus = CorpusDir();
-  if (corpus.empty()) GTEST_SKIP() << "no corpus";
+  if (corpus.empty()) GTEST_FAIL() << "no corpus";
   const std::string path = corpus + "/" + rel;
   ASSERT_TRUE(std::filesystem::exists(path)) << path;
   testing::TempDir dir;
@@ -122,7 +122,7 @@ TEST(StructuresTest, SegmentationsMatchPydicom) {
 
 TEST(StructuresTest, EncapsulatedStlIsTheOriginalFile) {
   const std::string corpus = CorpusDir();
-  if (corpus.empty()) GTEST_SKIP() << "no corpus";
+  if (corpus.empty()) GTEST_FAIL() << "no corpus";
   const std::string dir = corpus + "/constructed/encapsulated_stl/";
   const std::string dcm = ReadFileOrEmpty(dir + "encapsulated_stl_moon.dcm");
   const std::string stl = ReadFileOrEmpty(dir + "Moon.stl");
