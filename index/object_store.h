@@ -1,0 +1,61 @@
+// An object store: flat keys → immutable byte objects, the way S3 sees the
+// world. The S3 blob backend (index/blob_store_s3.*) and the shared index log
+// that lets many workstations follow one archive (index/index_log.*) are
+// written against this, not against libcurl, so each can be read without the
+// other.
+//
+// Implementations: S3-compatible stores over HTTP (index/s3/, libcurl with
+// its own SigV4 signing) and a local directory (index/object_store_dir.*,
+// for archives on a shared filesystem and for unit tests of pure logic).
+//
+// Errors: NotFound for an absent key; IoError for a store that did not
+// answer in time or answered 5xx after the retries (the mount turns it into
+// EIO); the message names the object ("s3://bucket/prefix/key: HTTP 503")
+// and never carries credentials. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "base/status.h"
+
+namespace dcmfs {
+
+struct ObjectInfo {
+  std::string key;  // relative to the store's prefix
+  uint64_t size = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Writes the whole object. Durable when it returns OK (for S3: the PUT, or
+  // the multipart completion, was answered 2xx). Overwrites.
+  virtual Status Put(const std::string& key, std::span<const uint8_t> bytes) = 0;
+  // The same for a file on disk, streamed: large files go up as a multipart
+  // upload, so memory stays bounded by one part whatever the file's size.
+  virtual Status PutFile(const std::string& key, const std::string& path) = 0;
+  // The whole object.
+  virtual Result<std::string> Get(const std::string& key) const = 0;
+  // Up to out.size() bytes at `offset` (one ranged GET); returns the count,
+  // short only at the object's end, 0 at or past it.
+  virtual Result<size_t> GetRange(const std::string& key, uint64_t offset,
+                                  std::span<uint8_t> out) const = 0;
+  // The object's size, or nullopt if it does not exist.
+  virtual Result<std::optional<uint64_t>> Head(const std::string& key) const = 0;
+  // Objects whose key starts with `prefix`, in key order, those after
+  // `start_after` only (empty: from the first). `visit` returns false to stop.
+  virtual Status List(const std::string& prefix, const std::string& start_after,
+                      const std::function<bool(const ObjectInfo&)>& visit) const = 0;
+  // Removing an absent key is OK.
+  virtual Status Delete(const std::string& key) = 0;
+  // Where a key lives, for messages: "s3://bucket/prefix/key" or a path.
+  virtual std::string Describe(const std::string& key) const = 0;
+};
+
+}  // namespace dcmfs
