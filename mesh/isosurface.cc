@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -28,9 +29,17 @@
 namespace dcmfs::mesh {
 namespace {
 
-constexpr uint32_t kNone = UINT32_MAX;
 constexpr uint32_t kGhost = 0x80000000u;
 constexpr double kEdgeEps = 1e-3;
+// Bytes past the end of an inside plane that Word() may read.
+constexpr size_t kSlack = 16;
+
+// Eight consecutive inside flags as one word, to skip runs with no change.
+inline uint64_t Word(const uint8_t* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
 
 struct SlabResult {
   std::vector<Vec3f> vertices;
@@ -62,11 +71,15 @@ class SlabWorker {
         flip_(flip),
         nx_(field.dims[0] + 2),
         ny_(field.dims[1] + 2),
-        dense_(size_t(field.dims[0] * field.dims[1])) {
+        w_(field.dims[0]),
+        h_(field.dims[1]) {
     const size_t cells = size_t(nx_ * ny_);
     for (int p = 0; p < 2; ++p) {
-      values_[p].resize(cells);
-      inside_[p].resize(cells);
+      // Values are kept as the field gives them (no padding, no copy); the
+      // inside flags are padded, and their ring stays "outside" for good.
+      // kSlack: the 8-cell word compares may read past the end.
+      values_[p].resize(size_t(w_ * h_));
+      inside_[p].assign(cells + kSlack, 0);
       xid_[p].resize(cells);
       yid_[p].resize(cells);
     }
@@ -93,17 +106,26 @@ class SlabWorker {
  private:
   Status LoadPlane(int64_t k, int p) {
     std::vector<float>& v = values_[p];
-    std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
-    if (k >= 0 && k < field_.dims[2]) {
-      RETURN_IF_ERROR(field_.slice(k, dense_));
-      const int64_t w = field_.dims[0];
-      for (int64_t j = 0; j < field_.dims[1]; ++j) {
-        std::copy_n(dense_.begin() + j * w, w, v.begin() + (j + 1) * nx_ + 1);
-      }
+    uint8_t* in = inside_[p].data();
+    if (k < 0 || k >= field_.dims[2]) {  // the padding planes
+      std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
+      for (int64_t j = 0; j < h_; ++j) std::fill_n(in + (j + 1) * nx_ + 1, w_, 0);
+      return Status::Ok();
     }
+    RETURN_IF_ERROR(field_.slice(k, v));
     const float t = float(threshold_);
-    for (size_t c = 0; c < v.size(); ++c) inside_[p][c] = v[c] >= t;  // NaN: outside
+    for (int64_t j = 0; j < h_; ++j) {
+      const float* src = v.data() + j * w_;
+      uint8_t* dst = in + (j + 1) * nx_ + 1;
+      for (int64_t i = 0; i < w_; ++i) dst[i] = src[i] >= t;  // NaN: outside
+    }
     return Status::Ok();
+  }
+
+  // The value at padded cell (I, J) of plane p; NaN on the padding ring.
+  float Value(int p, int64_t I, int64_t J) const {
+    if (I < 1 || J < 1 || I > w_ || J > h_) return std::numeric_limits<float>::quiet_NaN();
+    return values_[p][size_t((J - 1) * w_ + I - 1)];
   }
 
   uint32_t AddVertex(double i, double j, double k, bool ghost, SlabResult& out) {
@@ -120,41 +142,52 @@ class SlabWorker {
     return std::clamp(t, kEdgeEps, 1 - kEdgeEps);
   }
 
+  // Edge ids are written only where an edge changes sign, and read only by
+  // cube cases that cross that edge, so the id arrays need no clearing.
+  // Eight cells at a time are skipped when a word compare shows no change:
+  // most of a CT is far from the surface.
   void PlaneVertices(int64_t k, int p, bool ghost, SlabResult& out) {
-    const std::vector<float>& v = values_[p];
-    const std::vector<uint8_t>& in = inside_[p];
-    std::fill(xid_[p].begin(), xid_[p].end(), kNone);
-    std::fill(yid_[p].begin(), yid_[p].end(), kNone);
+    const uint8_t* in = inside_[p].data();
     for (int64_t J = 0; J < ny_; ++J) {
-      for (int64_t I = 0; I < nx_; ++I) {
-        const int64_t c = J * nx_ + I;
-        if (I + 1 < nx_ && in[c] != in[c + 1]) {
-          const double t = EdgeT(v[c], v[c + 1]);
-          xid_[p][c] = AddVertex(double(I - 1) + t, double(J - 1), double(k), ghost, out);
-        }
-        if (J + 1 < ny_ && in[c] != in[c + nx_]) {
-          const double t = EdgeT(v[c], v[c + nx_]);
-          yid_[p][c] = AddVertex(double(I - 1), double(J - 1) + t, double(k), ghost, out);
+      const bool last_row = J + 1 == ny_;  // the padding row: no y edges
+      for (int64_t I0 = 0; I0 < nx_; I0 += 8) {
+        const int64_t c0 = J * nx_ + I0;
+        const uint64_t word = Word(in + c0);
+        if (word == Word(in + c0 + 1) && (last_row || word == Word(in + c0 + nx_))) continue;
+        for (int64_t I = I0; I < std::min(I0 + 8, nx_); ++I) {
+          const int64_t c = J * nx_ + I;
+          if (I + 1 < nx_ && in[c] != in[c + 1]) {
+            const double t = EdgeT(Value(p, I, J), Value(p, I + 1, J));
+            xid_[p][c] = AddVertex(double(I - 1) + t, double(J - 1), double(k), ghost, out);
+          }
+          if (!last_row && in[c] != in[c + nx_]) {
+            const double t = EdgeT(Value(p, I, J), Value(p, I, J + 1));
+            yid_[p][c] = AddVertex(double(I - 1), double(J - 1) + t, double(k), ghost, out);
+          }
         }
       }
     }
   }
 
   void ZVertices(int64_t layer, SlabResult& out) {
-    std::fill(zid_.begin(), zid_.end(), kNone);
-    for (int64_t c = 0; c < nx_ * ny_; ++c) {
-      if (inside_[0][c] == inside_[1][c]) continue;
-      const double t = EdgeT(values_[0][c], values_[1][c]);
-      zid_[c] = AddVertex(double(c % nx_ - 1), double(c / nx_ - 1), double(layer) + t, false, out);
+    const uint8_t* b = inside_[0].data();
+    const uint8_t* t = inside_[1].data();
+    const int64_t cells = nx_ * ny_;
+    for (int64_t c0 = 0; c0 < cells; c0 += 8) {
+      if (Word(b + c0) == Word(t + c0)) continue;
+      for (int64_t c = c0; c < std::min(c0 + 8, cells); ++c) {
+        if (b[c] == t[c]) continue;
+        const int64_t I = c % nx_, J = c / nx_;
+        const double e = EdgeT(Value(0, I, J), Value(1, I, J));
+        zid_[c] = AddVertex(double(I - 1), double(J - 1), double(layer) + e, false, out);
+      }
     }
   }
 
   uint32_t EdgeId(int e, int64_t cell) const {
     const EdgeSlot& s = slots_[e];
     const int64_t c = cell + s.dx + s.dy * nx_;
-    const uint32_t id = s.kind == 0 ? xid_[s.plane][c] : s.kind == 1 ? yid_[s.plane][c] : zid_[c];
-    CHECK(id != kNone) << "cube edge " << e << " has no vertex";
-    return id;
+    return s.kind == 0 ? xid_[s.plane][c] : s.kind == 1 ? yid_[s.plane][c] : zid_[c];
   }
 
   void Cubes(SlabResult& out) {
@@ -163,34 +196,49 @@ class SlabWorker {
     const uint8_t* t = inside_[1].data();
     const int64_t nx = nx_;
     for (int64_t J = 0; J + 1 < ny_; ++J) {
-      for (int64_t I = 0; I + 1 < nx_; ++I) {
-        const int64_t c = J * nx + I;
-        const int mask = b[c] | b[c + 1] << 1 | b[c + nx] << 2 | b[c + nx + 1] << 3 | t[c] << 4 |
-                         t[c + 1] << 5 | t[c + nx] << 6 | t[c + nx + 1] << 7;
-        if (mask == 0 || mask == 255) continue;
-        const int bits = FaceBits(mask, table.ambiguous_faces[mask], c);
-        const internal::CubeCase& cc = table.cases[mask | bits << 8];
-        for (int tri = 0; tri < cc.triangle_count; ++tri) {
-          const uint8_t* e = &cc.edges[3 * tri];
-          Triangle tr{EdgeId(e[0], c), EdgeId(e[1], c), EdgeId(e[2], c)};
-          if (flip_) std::swap(tr[1], tr[2]);
-          out.triangles.push_back(tr);
+      for (int64_t I0 = 0; I0 + 1 < nx_; I0 += 8) {
+        const int64_t c0 = J * nx + I0;
+        // Eight cubes whose 8 corners all agree (the words chain, so one
+        // value throughout) hold no surface.
+        const uint64_t w = Word(b + c0);
+        if (((w ^ Word(b + c0 + 1)) | (w ^ Word(b + c0 + nx)) | (w ^ Word(b + c0 + nx + 1)) |
+             (w ^ Word(t + c0)) | (w ^ Word(t + c0 + 1)) | (w ^ Word(t + c0 + nx)) |
+             (w ^ Word(t + c0 + nx + 1))) == 0) {
+          continue;
         }
+        for (int64_t I = I0; I < std::min(I0 + 8, nx_ - 1); ++I) CubeAt(I, J, table, out);
       }
+    }
+  }
+
+  void CubeAt(int64_t I, int64_t J, const internal::CubeTable& table, SlabResult& out) {
+    const int64_t c = J * nx_ + I;
+    const uint8_t* b = inside_[0].data();
+    const uint8_t* t = inside_[1].data();
+    const int64_t nx = nx_;
+    const int mask = b[c] | b[c + 1] << 1 | b[c + nx] << 2 | b[c + nx + 1] << 3 | t[c] << 4 |
+                     t[c + 1] << 5 | t[c + nx] << 6 | t[c + nx + 1] << 7;
+    if (mask == 0 || mask == 255) return;
+    const int bits = FaceBits(table.ambiguous_faces[mask], I, J);
+    const internal::CubeCase& cc = table.cases[mask | bits << 8];
+    for (int tri = 0; tri < cc.triangle_count; ++tri) {
+      const uint8_t* e = &cc.edges[3 * tri];
+      Triangle tr{EdgeId(e[0], c), EdgeId(e[1], c), EdgeId(e[2], c)};
+      if (flip_) std::swap(tr[1], tr[2]);
+      out.triangles.push_back(tr);
     }
   }
 
   // Ambiguous faces: connected when the face-centre average reaches the
   // threshold. Both cubes of a face sum the same corners in the same order.
-  int FaceBits(int mask, uint8_t ambiguous, int64_t cell) const {
-    (void)mask;
+  int FaceBits(uint8_t ambiguous, int64_t I, int64_t J) const {
     int bits = 0;
     for (int f = 0; f < 6; ++f) {
       if (!((ambiguous >> f) & 1)) continue;
       float sum = 0;
       for (uint8_t corner : internal::FaceCorners(f)) {
         const int x = corner & 1, y = (corner >> 1) & 1, z = (corner >> 2) & 1;
-        sum += values_[z][cell + x + y * nx_];
+        sum += Value(z, I + x, J + y);
       }
       if (sum >= 4 * float(threshold_)) bits |= 1 << f;
     }
@@ -201,7 +249,7 @@ class SlabWorker {
   const double threshold_;
   const bool flip_;
   const int64_t nx_, ny_;  // padded plane size
-  std::vector<float> dense_;
+  const int64_t w_, h_;  // the field's plane size
   std::vector<float> values_[2];
   std::vector<uint8_t> inside_[2];
   std::vector<uint32_t> xid_[2], yid_[2], zid_;
