@@ -7,6 +7,14 @@ namespace {
 
 template <typename T>
 void ToFloat(const std::vector<uint8_t>& in, double slope, double inter, std::span<float> out) {
+  if (slope == 1 && inter == 0) {  // the usual case (CT in HU): a plain, vectorised conversion
+    for (size_t i = 0; i < out.size(); ++i) {
+      T v;
+      std::memcpy(&v, in.data() + i * sizeof(T), sizeof(T));
+      out[i] = float(v);
+    }
+    return;
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     T v;
     std::memcpy(&v, in.data() + i * sizeof(T), sizeof(T));
