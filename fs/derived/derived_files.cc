@@ -13,11 +13,13 @@ namespace {
 constexpr uint64_t kEntryOverhead = 256;
 // Chunk size when streaming a produced content into the persistent cache.
 constexpr size_t kCopyChunk = 1u << 20;
-// Results up to this size that live in memory are persisted in the
-// background; larger ones are streamed to the cache before being served
-// (and then served from the file, so memory does not hold them).
-constexpr uint64_t kBackgroundPersistMaxBytes = 16u << 20;
-// Bound on bytes waiting for the background writer.
+// Results that live in memory are persisted in the background while they
+// are served, as long as the memory they hold fits the queue's bound (a mesh
+// holds half its STL's size: a 170 MB bone.stl is served from its first
+// byte instead of after a 170 MB write and fsync). Others are streamed to
+// the cache before being served, and then served from the file, so memory
+// does not hold them.
+// Bound on memory held by contents waiting for the background writer.
 constexpr uint64_t kBackgroundQueueMaxBytes = 128u << 20;
 // How long a stopping mount keeps persisting its queue before dropping it.
 constexpr std::chrono::seconds kShutdownDrainTime{3};
@@ -73,13 +75,13 @@ DerivedFiles::~DerivedFiles() {
 }
 
 bool DerivedFiles::QueuePersist(const DerivedKey& key, const Content& content) {
-  const uint64_t size = content->size();
-  if (content->memory_bytes() == 0 || size > kBackgroundPersistMaxBytes) return false;
+  const uint64_t held = content->memory_bytes();
+  if (held == 0) return false;
   {
     std::lock_guard lock(persist_mu_);
-    if (persist_queued_bytes_ + size > kBackgroundQueueMaxBytes) return false;
+    if (persist_queued_bytes_ + held > kBackgroundQueueMaxBytes) return false;
     persist_queue_.emplace_back(key, content);
-    persist_queued_bytes_ += size;
+    persist_queued_bytes_ += held;
   }
   persist_cv_.notify_one();
   return true;
@@ -110,7 +112,7 @@ void DerivedFiles::PersistLoop() {
       DCMFS_LOG(Error) << "derived cache writer: " << e.what();
     }
     std::lock_guard lock(persist_mu_);
-    persist_queued_bytes_ -= job.second->size();
+    persist_queued_bytes_ -= job.second->memory_bytes();
   }
 }
 
