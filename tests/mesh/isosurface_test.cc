@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 #include "mesh/smooth.h"
 #include "mesh/stl.h"
@@ -158,6 +159,34 @@ TEST(IsosurfaceTest, AdmeshFindsNothingToRepairRawOrSmoothed) {
       EXPECT_EQ(r.Get("Number of facets"), long(mesh.triangles.size())) << r.output;
     }
   }
+}
+
+// The STL served piecewise (as FUSE reads it, at any offset and length) is
+// the whole file, and admesh reads it as the same clean solid.
+TEST(IsosurfaceTest, StlReadInPiecesIsTheWholeFile) {
+  const std::array<int64_t, 3> dims{40, 36, 30};
+  const Affine a = ObliqueAffine(10 * kDeg, 25 * kDeg, {0.8, 0.9, 1.1}, dims, {0, 0, 0});
+  const TriangleMesh mesh = Extract(testing::Sphere({1, -2, 3}, 10, a, dims));
+  const std::string whole = WriteBinaryStl(mesh);
+  std::string pieces;
+  const size_t lengths[] = {1, 7, 49, 50, 51, 83, 4099};
+  for (size_t i = 0; pieces.size() < whole.size() + 100; ++i) {
+    std::vector<uint8_t> buf(lengths[i % std::size(lengths)]);
+    const size_t n = ReadBinaryStl(mesh, pieces.size(), buf);
+    if (n == 0) break;
+    ASSERT_LE(n, buf.size());
+    pieces.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+  ASSERT_EQ(pieces.size(), BinaryStlSize(mesh.triangles.size()));
+  EXPECT_TRUE(pieces == whole);
+  std::vector<uint8_t> past(10);
+  EXPECT_EQ(ReadBinaryStl(mesh, whole.size(), past), 0u);
+  dcmfs::testing::TempDir dir;
+  dcmfs::testing::WriteFileOrDie(dir.Sub("pieces.stl"), pieces);
+  const testing::AdmeshReport r = testing::RunAdmesh(dir.Sub("pieces.stl"));
+  ASSERT_TRUE(r.ran) << r.output;
+  EXPECT_TRUE(r.Clean()) << r.output;
+  EXPECT_EQ(r.Get("Number of facets"), long(mesh.triangles.size())) << r.output;
 }
 
 TEST(TaubinTest, SmoothsWithoutShrinking) {
