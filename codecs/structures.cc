@@ -28,6 +28,8 @@ using codecs_internal::TrimPadding;
 const DcmTagKey kSopClassUid(0x0008, 0x0016);
 const DcmTagKey kReferencedSeriesSequence(0x0008, 0x1115);
 const DcmTagKey kReferencedSopInstanceUid(0x0008, 0x1155);
+const DcmTagKey kSourceImageSequence(0x0008, 0x2112);
+const DcmTagKey kDerivationImageSequence(0x0008, 0x9124);
 const DcmTagKey kSliceThickness(0x0018, 0x0050);
 const DcmTagKey kSpacingBetweenSlices(0x0018, 0x0088);
 const DcmTagKey kSeriesInstanceUid(0x0020, 0x000E);
@@ -253,6 +255,8 @@ Result<Segmentation> ParseSegmentation(std::span<const uint8_t> dicom_file) {
   seg.pixel_spacing = Fixed<2>(measures, kPixelSpacing);
   seg.spacing_between_slices = Single(measures, kSpacingBetweenSlices);
   seg.slice_thickness = Single(measures, kSliceThickness);
+  const auto shared_position =
+      Fixed<3>(FirstItem(shared, kPlanePositionSequence), kImagePositionPatient);
   const std::vector<DcmItem*> per_frame = Items(ds, kPerFrameFunctionalGroupsSequence);
   const uint32_t frames = uint32_t(Single(&ds, kNumberOfFrames).value_or(1));
   if (per_frame.empty() && frames > 0) {
@@ -267,6 +271,10 @@ Result<Segmentation> ParseSegmentation(std::span<const uint8_t> dicom_file) {
     f.position = Fixed<3>(FirstItem(per_frame[i], kPlanePositionSequence), kImagePositionPatient);
     f.orientation =
         Fixed<6>(FirstItem(per_frame[i], kPlaneOrientationSequence), kImageOrientationPatient);
+    if (!f.position && frames == 1) f.position = shared_position;  // one frame: shared is its own
+    DcmItem* derivation = FirstItem(per_frame[i], kDerivationImageSequence);
+    DcmItem* source = FirstItem(derivation, kSourceImageSequence);
+    if (source != nullptr) f.source_sop_uid = Text(*source, kReferencedSopInstanceUid);
     if (!seg.pixel_spacing) {
       seg.pixel_spacing = Fixed<2>(FirstItem(per_frame[i], kPixelMeasuresSequence), kPixelSpacing);
     }

@@ -67,6 +67,10 @@ struct SegFrame {
   uint16_t segment_number = 0;  // Referenced Segment Number; 0 in label maps
   std::optional<std::array<double, 3>> position;  // Plane Position (Patient)
   std::optional<std::array<double, 6>> orientation;  // per-frame, when not shared
+  // The image this frame was derived from (Derivation Image Sequence >
+  // Source Image Sequence > Referenced SOP Instance UID, C.7.6.16.2.6):
+  // where a frame without Plane Position lies, when that image is at hand.
+  std::string source_sop_uid;
 };
 
 struct Segmentation {

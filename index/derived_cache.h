@@ -26,7 +26,9 @@ namespace dcmfs {
 // an upgraded dcmfs recomputes instead of serving what the old one cached
 // (the stale entries age out through eviction).
 //   2: volume plans step over repeated positions (SEG overlapping segments)
-inline constexpr int kDerivedRevision = 2;
+//   3: mesh index lists -smooth twins of structure meshes and SEG segments
+//      placed by their frames' source images
+inline constexpr int kDerivedRevision = 3;
 
 struct DerivedKey {
   std::string series_uid;

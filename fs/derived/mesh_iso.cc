@@ -8,7 +8,6 @@
 #include "fs/derived/volume_providers.h"
 #include "mesh/isosurface.h"
 #include "mesh/smooth.h"
-#include "mesh/stl.h"
 #include "mesh/volume_field.h"
 
 namespace dcmfs {
@@ -99,8 +98,7 @@ Result<std::shared_ptr<DerivedContent>> IsosurfaceProvider::Produce(const Series
   ASSIGN_OR_RETURN(mesh::ScalarField field, IsoField(ctx));
   ASSIGN_OR_RETURN(mesh::TriangleMesh m, mesh::ExtractIsosurface(field, {.threshold = value}));
   if (smooth) mesh::TaubinSmooth(m);
-  return std::shared_ptr<DerivedContent>(
-      std::make_shared<StringContent>(mesh::WriteBinaryStl(m)));
+  return std::shared_ptr<DerivedContent>(std::make_shared<StlContent>(std::move(m)));
 }
 
 }  // namespace dcmfs

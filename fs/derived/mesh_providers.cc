@@ -11,6 +11,7 @@
 #include "codecs/structures.h"
 #include "fs/derived/derived_files.h"
 #include "index/naming.h"
+#include "mesh/stl.h"
 
 namespace dcmfs {
 namespace {
@@ -19,22 +20,35 @@ std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+constexpr char kSmoothSuffix[] = "-smooth.stl";
+
 std::string ViewParam(View view) {
   return view == View::kStudies ? "view=studies" : "view=patients";
 }
 
-// A safe file name "<stem>.stl" unique in `used`: a clash gets " (<n>)",
-// with n the ROI or segment number, which is stable across re-ingests.
-std::string UniqueStl(std::string_view raw, const std::string& fallback, int64_t number,
-                      std::set<std::string>& used) {
-  std::string stem = SafeName(raw, fallback);
-  std::string name = "mesh/" + stem + ".stl";
-  if (used.count(name)) name = "mesh/" + stem + " (" + std::to_string(number) + ").stl";
-  for (int n = 2; used.count(name); ++n) {
-    name = "mesh/" + stem + " (" + std::to_string(number) + "-" + std::to_string(n) + ").stl";
+// "mesh/<stem>" for a structure, such that "<stem>.stl" and its twin
+// "<stem>-smooth.stl" are both unique in `used`: a clash gets " (<n>)", with
+// n the ROI or segment number, which is stable across re-ingests.
+std::string UniqueStem(std::string_view raw, const std::string& fallback, int64_t number,
+                       std::set<std::string>& used) {
+  const std::string stem = "mesh/" + SafeName(raw, fallback);
+  auto free = [&](const std::string& s) {
+    return !used.count(s + ".stl") && !used.count(s + kSmoothSuffix);
+  };
+  std::string name = stem;
+  if (!free(name)) name = stem + " (" + std::to_string(number) + ")";
+  for (int n = 2; !free(name); ++n) {
+    name = stem + " (" + std::to_string(number) + "-" + std::to_string(n) + ")";
   }
-  used.insert(name);
+  used.insert(name + ".stl");
+  used.insert(name + kSmoothSuffix);
   return name;
+}
+
+// Index lines for a structure mesh and its smoothed twin.
+std::string StructureLines(const std::string& stem, const std::string& params) {
+  return "structure\t" + stem + ".stl\t" + params + "\n" + "structure\t" + stem + kSmoothSuffix +
+         "\t" + params + " smooth\n";
 }
 
 bool HasClosedContour(const RtRoi& roi) {
@@ -63,9 +77,9 @@ void IndexStructure(const SeriesContext& ctx, const InstanceRecord& rec,
     }
     for (const RtRoi& roi : rt->rois) {
       if (!HasClosedContour(roi)) continue;
-      const std::string name =
-          UniqueStl(roi.name, "roi-" + std::to_string(roi.number), roi.number, used);
-      out += "structure\t" + name + "\trt " + hex + " " + std::to_string(roi.number) + "\n";
+      const std::string stem =
+          UniqueStem(roi.name, "roi-" + std::to_string(roi.number), roi.number, used);
+      out += StructureLines(stem, "rt " + hex + " " + std::to_string(roi.number));
     }
     return;
   }
@@ -74,19 +88,26 @@ void IndexStructure(const SeriesContext& ctx, const InstanceRecord& rec,
     DCMFS_LOG(Warning) << "mesh index: " << hex << ": " << seg.status().ToString();
     return;
   }
+  PlaceSegFramesFromSources(ctx, *seg);
   for (const SegSegment& s : seg->segments) {
     // Only segments with frames placed in patient space (PS3.3 C.7.6.16.2.3
-    // Plane Position): projection (CR) and slide (SM) segmentations have no
-    // 3D surface to mesh.
+    // Plane Position, or the position of the frame's source image): no 3D
+    // surface otherwise (projection and slide segmentations have none).
     bool placed = false;
     for (const SegFrame& f : seg->frames) {
       placed |= (seg->type == "LABELMAP" || f.segment_number == s.number) && f.position &&
                 (seg->orientation || f.orientation) && seg->pixel_spacing;
     }
-    if (!placed) continue;
-    const std::string name =
-        UniqueStl(s.label, "segment-" + std::to_string(s.number), s.number, used);
-    out += "structure\t" + name + "\tseg " + hex + " " + std::to_string(s.number) + "\n";
+    if (!placed) {
+      DCMFS_LOG(Warning) << "mesh index: " << hex << ": segment " << s.number
+                         << " not meshed: no frame has a Plane Position, and no source image of"
+                            " its frames is a single-frame image of a referenced series in the"
+                            " archive (or orientation / pixel spacing is missing)";
+      continue;
+    }
+    const std::string stem =
+        UniqueStem(s.label, "segment-" + std::to_string(s.number), s.number, used);
+    out += StructureLines(stem, "seg " + hex + " " + std::to_string(s.number));
   }
 }
 
@@ -124,6 +145,17 @@ std::vector<std::string> NamesOfKind(const SeriesContext& ctx, std::string_view 
 }
 
 }  // namespace
+
+uint64_t StlContent::size() const { return mesh::BinaryStlSize(mesh_.triangles.size()); }
+
+Result<size_t> StlContent::ReadAt(uint64_t offset, std::span<uint8_t> out) const {
+  return mesh::ReadBinaryStl(mesh_, offset, out);
+}
+
+uint64_t StlContent::memory_bytes() const {
+  return mesh_.vertices.capacity() * sizeof(mesh::Vec3f) +
+         mesh_.triangles.capacity() * sizeof(mesh::Triangle);
+}
 
 void RegisterMeshProviders(DerivedFiles& derived) {
   derived.Register(std::make_unique<MeshIndexProvider>());
@@ -198,8 +230,8 @@ std::optional<std::string> StructureMeshProvider::Match(const SeriesContext& ctx
 
 Result<std::shared_ptr<DerivedContent>> StructureMeshProvider::Produce(
     const SeriesContext& ctx, std::string_view params) const {
-  ASSIGN_OR_RETURN(std::string stl, StructureStl(ctx, params));
-  return std::shared_ptr<DerivedContent>(std::make_shared<StringContent>(std::move(stl)));
+  ASSIGN_OR_RETURN(mesh::TriangleMesh m, StructureMesh(ctx, params));
+  return std::shared_ptr<DerivedContent>(std::make_shared<StlContent>(std::move(m)));
 }
 
 std::vector<std::string> EncapsulatedModelProvider::Names(const SeriesContext& ctx) const {

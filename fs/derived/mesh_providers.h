@@ -7,11 +7,12 @@
 //       trabecular bone; soft tissue and contrast-free vessels stay below),
 //       skin -500 HU (halfway between air, -1000, and fat/soft tissue,
 //       -100..+50). "-smooth": Taubin smoothing (mesh/smooth.h).
-//   mesh/<ROI Name>.stl in RT Structure Set series: each ROI's closed planar
-//       contours, filled on a grid no coarser than the referenced images and
-//       meshed (mesh/contours.h).
-//   mesh/<Segment Label>.stl in Segmentation series: one mesh per segment,
-//       on the segmentation's own frame grid.
+//   mesh/<ROI Name>.stl (+ -smooth) in RT Structure Set series: each ROI's
+//       closed planar contours, filled on a grid no coarser than the
+//       referenced images and meshed (mesh/contours.h).
+//   mesh/<Segment Label>.stl (+ -smooth) in Segmentation series: one mesh
+//       per segment, on the segmentation's own frame grid; frames without a
+//       Plane Position placed by their source images (see below).
 //   <NNNN>.stl / .obj / .mtl beside <NNNN>.dcm for Encapsulated STL, OBJ and
 //       MTL instances: exactly the encapsulated document's bytes.
 //
@@ -32,6 +33,7 @@
 namespace dcmfs {
 
 class DerivedFiles;
+struct Segmentation;
 
 inline constexpr char kMeshIndexKind[] = "mesh-index";
 
@@ -113,7 +115,29 @@ std::vector<MeshIndexEntry> MeshIndexFor(const SeriesContext& ctx);
 Result<mesh::ScalarField> SeriesVolumeField(const SeriesContext& ctx);
 bool SeriesHasVolume(const SeriesContext& ctx);
 
-// The STL of one structure ("rt <digest> <roi>" or "seg <digest> <segment>").
-Result<std::string> StructureStl(const SeriesContext& ctx, std::string_view params);
+// Frames of a Segmentation without Plane Position (PS3.3 C.7.6.16.2.3 is
+// absent from their functional groups) placed where their source image lies
+// (Derivation Image Sequence), when that image is a single-frame instance of
+// a referenced series in the archive. Frames that cannot be placed stay
+// without a position; a segment none of whose frames is placed is not meshed.
+void PlaceSegFramesFromSources(const SeriesContext& ctx, Segmentation& seg);
+
+// A binary STL served from its mesh (mesh::ReadBinaryStl): about half the
+// memory of the file's bytes, and no time spent writing them out before the
+// first read.
+class StlContent final : public DerivedContent {
+ public:
+  explicit StlContent(mesh::TriangleMesh mesh) : mesh_(std::move(mesh)) {}
+  uint64_t size() const override;
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override;
+  uint64_t memory_bytes() const override;
+
+ private:
+  const mesh::TriangleMesh mesh_;
+};
+
+// The mesh of one structure ("rt <digest> <roi>" or "seg <digest> <segment>",
+// then " smooth" for its Taubin-smoothed twin).
+Result<mesh::TriangleMesh> StructureMesh(const SeriesContext& ctx, std::string_view params);
 
 }  // namespace dcmfs

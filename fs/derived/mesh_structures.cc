@@ -7,13 +7,14 @@
 #include <map>
 #include <memory>
 
+#include "base/log.h"
 #include "codecs/pixel_decode.h"
 #include "codecs/sha256.h"
 #include "codecs/structures.h"
 #include "fs/derived/mesh_providers.h"
 #include "mesh/contours.h"
 #include "mesh/isosurface.h"
-#include "mesh/stl.h"
+#include "mesh/smooth.h"
 
 namespace dcmfs {
 namespace {
@@ -165,8 +166,10 @@ Result<SegGrid> SegmentGrid(const Segmentation& seg, uint16_t segment) {
   return grid;
 }
 
-Result<mesh::ScalarField> SegmentField(std::shared_ptr<const std::string> bytes,
-                                       const Segmentation& parsed, uint16_t segment) {
+Result<mesh::ScalarField> SegmentField(const SeriesContext& ctx,
+                                       std::shared_ptr<const std::string> bytes,
+                                       Segmentation parsed, uint16_t segment) {
+  PlaceSegFramesFromSources(ctx, parsed);
   ASSIGN_OR_RETURN(SegGrid grid, SegmentGrid(parsed, segment));
   ASSIGN_OR_RETURN(std::unique_ptr<PixelDecoder> decoder, PixelDecoder::Open(Bytes(*bytes)));
   if (decoder->format().rows != parsed.rows || decoder->format().columns != parsed.columns ||
@@ -199,13 +202,59 @@ Result<mesh::ScalarField> SegmentField(std::shared_ptr<const std::string> bytes,
 
 }  // namespace
 
-Result<std::string> StructureStl(const SeriesContext& ctx, std::string_view params) {
-  // "rt <digest> <roi>" or "seg <digest> <segment>"
-  const size_t s1 = params.find(' '), s2 = params.rfind(' ');
-  if (s1 == std::string_view::npos || s2 == s1) return Status::InvalidArgument("mesh: bad key");
-  const std::string_view kind = params.substr(0, s1);
-  const auto digest = DigestFromHex(params.substr(s1 + 1, s2 - s1 - 1));
-  const int64_t number = std::atoll(std::string(params.substr(s2 + 1)).c_str());
+void PlaceSegFramesFromSources(const SeriesContext& ctx, Segmentation& seg) {
+  std::map<std::string, SegFrame*> wanted;  // source SOP Instance UID -> frame
+  for (SegFrame& f : seg.frames) {
+    if (!f.position && !f.source_sop_uid.empty()) wanted.emplace(f.source_sop_uid, &f);
+  }
+  if (wanted.empty()) return;
+  std::map<std::string, SegFrame*> pending = wanted;
+  for (const std::string& uid : seg.referenced_series_uids) {
+    Status s = ctx.catalog->ForEachInstanceInSeries(uid, [&](const InstanceRecord& r) {
+      auto it = pending.find(r.meta.sop_uid);
+      // Only single-frame sources: a frame of a multi-frame image has its
+      // own position, which the catalog does not hold.
+      if (it == pending.end() || r.meta.number_of_frames > 1 || !r.meta.image_position ||
+          !r.meta.image_orientation) {
+        return true;
+      }
+      SegFrame& f = *it->second;
+      f.position = r.meta.image_position;
+      if (!seg.orientation && !f.orientation) f.orientation = r.meta.image_orientation;
+      if (!seg.pixel_spacing && r.meta.rows == seg.rows && r.meta.columns == seg.columns) {
+        seg.pixel_spacing = r.meta.pixel_spacing;
+      }
+      pending.erase(it);
+      return !pending.empty();
+    });
+    if (!s.ok()) DCMFS_LOG(Warning) << "segmentation sources: " << s.ToString();
+    if (pending.empty()) break;
+  }
+  // Several frames may share one source (overlapping segments): place them all.
+  for (SegFrame& f : seg.frames) {
+    if (f.position || f.source_sop_uid.empty()) continue;
+    const SegFrame* placed = wanted.at(f.source_sop_uid);
+    f.position = placed->position;
+    if (!f.orientation) f.orientation = placed->orientation;
+  }
+}
+
+Result<mesh::TriangleMesh> StructureMesh(const SeriesContext& ctx, std::string_view params) {
+  // "rt <digest> <roi>" or "seg <digest> <segment>", then " smooth" for the
+  // Taubin-smoothed twin.
+  std::vector<std::string_view> words;
+  for (size_t pos = 0; pos <= params.size();) {
+    const size_t end = std::min(params.find(' ', pos), params.size());
+    words.push_back(params.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (words.size() < 3 || words.size() > 4 || (words.size() == 4 && words[3] != "smooth")) {
+    return Status::InvalidArgument("mesh: bad key");
+  }
+  const std::string_view kind = words[0];
+  const auto digest = DigestFromHex(words[1]);
+  const int64_t number = std::atoll(std::string(words[2]).c_str());
+  const bool smooth = words.size() == 4;
   if (!digest) return Status::InvalidArgument("mesh: bad digest");
   ASSIGN_OR_RETURN(std::string raw, ctx.blobs->ReadAll(*digest));
   auto bytes = std::make_shared<const std::string>(std::move(raw));
@@ -215,12 +264,13 @@ Result<std::string> StructureStl(const SeriesContext& ctx, std::string_view para
     ASSIGN_OR_RETURN(field, RoiField(ctx, rt, number));
   } else if (kind == "seg") {
     ASSIGN_OR_RETURN(Segmentation seg, ParseSegmentation(Bytes(*bytes)));
-    ASSIGN_OR_RETURN(field, SegmentField(bytes, seg, uint16_t(number)));
+    ASSIGN_OR_RETURN(field, SegmentField(ctx, bytes, std::move(seg), uint16_t(number)));
   } else {
     return Status::InvalidArgument("mesh: unknown structure kind");
   }
   ASSIGN_OR_RETURN(mesh::TriangleMesh m, mesh::ExtractIsosurface(field, {.threshold = 0.5}));
-  return mesh::WriteBinaryStl(m);
+  if (smooth) mesh::TaubinSmooth(m);
+  return m;
 }
 
 }  // namespace dcmfs

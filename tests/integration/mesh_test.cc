@@ -235,8 +235,53 @@ TEST(MeshMountTest, RtStructureRoisMatchTheirExtrudedPolygons) {
     const std::string path = folder + "/" + stem + ".stl";
     EXPECT_NE(listing.find(stem + ".stl"), std::string::npos) << listing;
     ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(path));
-    EXPECT_NEAR(AdmeshVolume(RunAdmesh(path)) / volume, 1.0, 0.02) << stem;
+    const double raw = AdmeshVolume(RunAdmesh(path));
+    EXPECT_NEAR(raw / volume, 1.0, 0.02) << stem;
+    // The Taubin-smoothed twin: listed, as closed, and (docs/semantics.md)
+    // within 3% of the raw mesh's volume.
+    const std::string smooth = folder + "/" + stem + "-smooth.stl";
+    EXPECT_NE(listing.find(stem + "-smooth.stl"), std::string::npos) << listing;
+    ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(smooth));
+    EXPECT_NEAR(AdmeshVolume(RunAdmesh(smooth)) / raw, 1.0, 0.03) << stem;
+    EXPECT_NE(ReadFileOrEmpty(smooth), ReadFileOrEmpty(path)) << stem << ": not smoothed";
   }
+}
+
+// A SEG whose frames carry no Plane Position is placed by its frames' source
+// images (Derivation Image Sequence): the same mesh as the SEG that states
+// the positions. One whose source images are not in the archive is not
+// meshed, and the log says why.
+TEST(MeshMountTest, SegWithoutPlanePositionsIsPlacedBySourceImages) {
+  TempDir dir;
+  auto r = Shell("/usr/bin/python3 " + Q(SourceDir() + "/tests/integration/mesh_seg.py") + " " +
+                 Q(dir.Sub("in")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream ids(r.output);
+  std::string study, placed, sourced, orphan;
+  double voxel_volume = 0;
+  ids >> study >> placed >> sourced >> orphan >> voxel_volume;
+  ASSERT_GT(voxel_volume, 0) << r.output;
+  r = Dcmfs("ingest " + Q(dir.Sub("archive")) + " " + Q(dir.Sub("in")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  MountedArchive mount(dir.Sub("archive"), dir.Sub("mnt"));
+  ASSERT_TRUE(mount.ok()) << mount.log();
+  const std::string root = mount.path() + "/studies/" + study + "/";
+  const std::string by_position = root + placed + "/mesh/Ball.stl";
+  const std::string by_source = root + sourced + "/mesh/Ball.stl";
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(by_position));
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(by_source));
+  EXPECT_TRUE(ReadFileOrEmpty(by_source) == ReadFileOrEmpty(by_position))
+      << "frames placed by their source images differ from the stated positions";
+  // Marching cubes at 0.5 cuts the mask's corners: a little under its voxels.
+  EXPECT_NEAR(AdmeshVolume(RunAdmesh(by_source)) / voxel_volume, 1.0, 0.05);
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanStl(root + sourced + "/mesh/Ball-smooth.stl"));
+  // The orphan: nothing to place it by, so no mesh, and a reason in the log.
+  const std::string orphan_listing = Shell("ls -A " + Q(root + orphan) + " 2>&1").output;
+  EXPECT_EQ(orphan_listing.find("mesh"), std::string::npos) << orphan_listing;
+  EXPECT_NE(::access((root + orphan + "/mesh/Ball.stl").c_str(), F_OK), 0);
+  EXPECT_NE(mount.log().find("segment 1 not meshed: no frame has a Plane Position"),
+            std::string::npos)
+      << mount.log();
 }
 
 TEST(MeshMountTest, EncapsulatedStlComesBackIdentical) {
