@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """dcmfs mesh benchmark: mesh/bone.stl (300 HU isosurface, binary STL) of a
-synthetic 512 x 512 x 600 CT read cold through the mount, vs VTK's
+synthetic 512 x 512 x 600 CT, and of the largest CT series of the shared
+corpus (GE head, 512 x 512 x 28), read cold through the mount, vs VTK's
 vtkFlyingEdges3D + vtkSTLWriter (python3-vtk9, multithreaded through
 vtkSMPTools) on the same voxels and threshold, in the same run.
 
@@ -27,11 +28,14 @@ def triangles(path):
 
 
 def series_folder(mnt):
+    """The CT series folder (the only series with mesh/bone.stl)."""
     studies = os.path.join(mnt, "studies")
-    for study in os.listdir(studies):
-        for series in os.listdir(os.path.join(studies, study)):
-            return os.path.join(studies, study, series)
-    raise SystemExit("no series in the mount")
+    for study in sorted(os.listdir(studies)):
+        for series in sorted(os.listdir(os.path.join(studies, study))):
+            folder = os.path.join(studies, study, series)
+            if os.path.exists(os.path.join(folder, "mesh", "bone.stl")):
+                return folder
+    raise SystemExit("no CT series with mesh/bone.stl in the mount")
 
 
 def run_ours(dcmfs, archive, mnt, out):
@@ -61,33 +65,56 @@ def run_vtk(raw, dims, spacing, out):
     return t, rss_kib / 1024
 
 
+def compare(name, dcmfs, work, src, raw, dims, spacing, repeats):
+    """Ingests src, then alternates cold dcmfs and VTK runs; prints one block."""
+    archive, mnt = os.path.join(work, name + "-archive"), os.path.join(work, name + "-mnt")
+    subprocess.run([dcmfs, "ingest", archive, src], check=False, stdout=subprocess.DEVNULL)
+    ours, vtk = [], []
+    for _ in range(repeats):
+        ours.append(run_ours(dcmfs, archive, mnt, os.path.join(work, "ours.stl")))
+        vtk.append(run_vtk(raw, dims, spacing, os.path.join(work, "vtk.stl")))
+    t_ours = statistics.median(t for t, _ in ours)
+    t_vtk = statistics.median(t for t, _ in vtk)
+    print(f"{name}: volume {dims[0]}x{dims[1]}x{dims[2]} int16, threshold 300 HU, {repeats} runs")
+    print(f"  dcmfs mesh/bone.stl cold: median {t_ours:.2f} s, peak RSS "
+          f"{max(r for _, r in ours):.0f} MiB, {triangles(os.path.join(work, 'ours.stl'))} triangles")
+    print(f"  VTK FlyingEdges3D+STL:    median {t_vtk:.2f} s, peak RSS "
+          f"{max(r for _, r in vtk):.0f} MiB, {triangles(os.path.join(work, 'vtk.stl'))} triangles")
+    print(f"  ratio dcmfs/VTK time: {t_ours / t_vtk:.2f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dcmfs", required=True)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slices", type=int, default=600)
+    ap.add_argument("--corpus-ct", default=os.path.join(
+        HERE, "..", "..", "shared", "corpus", "dcm_qa", "dcm_qa_ct_GE", "In", "GE"),
+        help="the largest CT series of ../shared/corpus ('' to leave it out)")
+    ap.add_argument("--synthetic", default="",
+                    help="reuse DIR of mesh_ct.py slices (DIR/../volume.raw beside it)")
     args = ap.parse_args()
     dcmfs = os.path.abspath(args.dcmfs)
     work = tempfile.mkdtemp(prefix="dcmfs-mesh-", dir=os.environ.get("BENCH_DIR", "/tmp"))
     try:
-        src, raw = os.path.join(work, "in"), os.path.join(work, "volume.raw")
         dims, spacing = (512, 512, args.slices), (0.7, 0.7, 0.8)
-        subprocess.run([PY, os.path.join(HERE, "mesh_ct.py"), src, raw, *map(str, dims),
-                        *map(str, spacing)], check=True)
-        archive, mnt = os.path.join(work, "archive"), os.path.join(work, "mnt")
-        subprocess.run([dcmfs, "ingest", archive, src], check=True, stdout=subprocess.DEVNULL)
-        ours, vtk = [], []
-        for _ in range(args.repeats):
-            ours.append(run_ours(dcmfs, archive, mnt, os.path.join(work, "ours.stl")))
-            vtk.append(run_vtk(raw, dims, spacing, os.path.join(work, "vtk.stl")))
-        t_ours = statistics.median(t for t, _ in ours)
-        t_vtk = statistics.median(t for t, _ in vtk)
-        print(f"volume {dims[0]}x{dims[1]}x{dims[2]} int16, threshold 300 HU, {args.repeats} runs")
-        print(f"dcmfs mesh/bone.stl cold: median {t_ours:.2f} s, peak RSS "
-              f"{max(r for _, r in ours):.0f} MiB, {triangles(os.path.join(work, 'ours.stl'))} triangles")
-        print(f"VTK FlyingEdges3D+STL:    median {t_vtk:.2f} s, peak RSS "
-              f"{max(r for _, r in vtk):.0f} MiB, {triangles(os.path.join(work, 'vtk.stl'))} triangles")
-        print(f"ratio dcmfs/VTK time: {t_ours / t_vtk:.2f}")
+        if args.synthetic:  # made by an earlier run of mesh_ct.py with these dims
+            src, raw = args.synthetic, os.path.join(args.synthetic, "..", "volume.raw")
+        else:
+            src, raw = os.path.join(work, "in"), os.path.join(work, "volume.raw")
+            subprocess.run([PY, os.path.join(HERE, "mesh_ct.py"), src, raw, *map(str, dims),
+                            *map(str, spacing)], check=True)
+        compare("synthetic CT", dcmfs, work, src, raw, dims, spacing, args.repeats)
+        if args.corpus_ct:
+            if not os.path.isdir(args.corpus_ct):
+                raise SystemExit(f"corpus CT {args.corpus_ct} not found (pass --corpus-ct '')")
+            raw = os.path.join(work, "corpus.raw")
+            r = subprocess.run([PY, os.path.join(HERE, "mesh_corpus_raw.py"), args.corpus_ct, raw],
+                               check=True, stdout=subprocess.PIPE, text=True)
+            v = r.stdout.split()
+            compare("corpus CT " + os.path.relpath(args.corpus_ct, os.path.join(HERE, "..", "..")),
+                    dcmfs, work, args.corpus_ct, raw, tuple(int(x) for x in v[:3]),
+                    tuple(float(x) for x in v[3:6]), args.repeats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
