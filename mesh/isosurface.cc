@@ -23,6 +23,10 @@
 #include <utility>
 #include <vector>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "base/check.h"
 #include "mesh/internal/cube_table.h"
 
@@ -63,6 +67,32 @@ EdgeSlot SlotOf(int e) {
   return {2, 0, u, v};                          // (i+u, j+v, k)
 }
 
+// dst[i] = src[i] >= t (0 or 1; NaN: 0). GCC does not vectorise the plain
+// loop (a float compare may trap), and this runs on every voxel.
+void ThresholdRow(const float* src, int64_t n, float t, uint8_t* dst) {
+  int64_t i = 0;
+#ifdef __SSE2__
+  const __m128 tv = _mm_set1_ps(t);
+  const __m128i one = _mm_set1_epi8(1);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_castps_si128(_mm_cmpge_ps(_mm_loadu_ps(src + i), tv));
+    const __m128i b = _mm_castps_si128(_mm_cmpge_ps(_mm_loadu_ps(src + i + 4), tv));
+    const __m128i c = _mm_castps_si128(_mm_cmpge_ps(_mm_loadu_ps(src + i + 8), tv));
+    const __m128i d = _mm_castps_si128(_mm_cmpge_ps(_mm_loadu_ps(src + i + 12), tv));
+    const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_and_si128(bytes, one));
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i] >= t;
+}
+
+// The padded columns of a plane row's first and last inside voxels; an
+// empty row has lo > hi (and min/max over rows stay meaningful).
+struct Extent {
+  int64_t lo = INT32_MAX;
+  int64_t hi = -1;
+};
+
 class SlabWorker {
  public:
   SlabWorker(const ScalarField& field, double threshold, bool flip)
@@ -80,6 +110,7 @@ class SlabWorker {
       // kSlack: the 8-cell word compares may read past the end.
       values_[p].resize(size_t(w_ * h_));
       inside_[p].assign(cells + kSlack, 0);
+      extent_[p].assign(size_t(ny_), Extent{});
       xid_[p].resize(cells);
       yid_[p].resize(cells);
     }
@@ -97,6 +128,7 @@ class SlabWorker {
       Cubes(out);
       std::swap(values_[0], values_[1]);
       std::swap(inside_[0], inside_[1]);
+      std::swap(extent_[0], extent_[1]);
       std::swap(xid_[0], xid_[1]);
       std::swap(yid_[0], yid_[1]);
     }
@@ -110,6 +142,7 @@ class SlabWorker {
     if (k < 0 || k >= field_.dims[2]) {  // the padding planes
       std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
       for (int64_t j = 0; j < h_; ++j) std::fill_n(in + (j + 1) * nx_ + 1, w_, 0);
+      std::fill(extent_[p].begin(), extent_[p].end(), Extent{});
       return Status::Ok();
     }
     RETURN_IF_ERROR(field_.slice(k, v));
@@ -117,7 +150,13 @@ class SlabWorker {
     for (int64_t j = 0; j < h_; ++j) {
       const float* src = v.data() + j * w_;
       uint8_t* dst = in + (j + 1) * nx_ + 1;
-      for (int64_t i = 0; i < w_; ++i) dst[i] = src[i] >= t;  // NaN: outside
+      ThresholdRow(src, w_, t, dst);
+      Extent& e = extent_[p][size_t(j + 1)];
+      e = Extent{};
+      if (const void* first = std::memchr(dst, 1, size_t(w_))) {
+        e.lo = int64_t(static_cast<const uint8_t*>(first) - dst) + 1;
+        e.hi = int64_t(static_cast<const uint8_t*>(memrchr(dst, 1, size_t(w_))) - dst) + 1;
+      }
     }
     return Status::Ok();
   }
@@ -144,23 +183,27 @@ class SlabWorker {
 
   // Edge ids are written only where an edge changes sign, and read only by
   // cube cases that cross that edge, so the id arrays need no clearing.
-  // Eight cells at a time are skipped when a word compare shows no change:
-  // most of a CT is far from the surface.
+  // Most of a CT is far from the surface: rows are trimmed to the span of
+  // their inside voxels (as flying edges does), and within it eight cells
+  // at a time are skipped when a word compare shows no change.
   void PlaneVertices(int64_t k, int p, bool ghost, SlabResult& out) {
     const uint8_t* in = inside_[p].data();
-    for (int64_t J = 0; J < ny_; ++J) {
-      const bool last_row = J + 1 == ny_;  // the padding row: no y edges
-      for (int64_t I0 = 0; I0 < nx_; I0 += 8) {
+    const std::vector<Extent>& ext = extent_[p];
+    for (int64_t J = 0; J + 1 < ny_; ++J) {  // the last row is padding: no edges
+      // x edges of row J lie in [lo - 1, hi]; y edges to row J + 1 in the union.
+      const int64_t lo = std::max<int64_t>(0, std::min(ext[J].lo - 1, ext[J + 1].lo));
+      const int64_t hi = std::max(ext[J].hi, ext[J + 1].hi);
+      for (int64_t I0 = lo; I0 <= hi; I0 += 8) {
         const int64_t c0 = J * nx_ + I0;
         const uint64_t word = Word(in + c0);
-        if (word == Word(in + c0 + 1) && (last_row || word == Word(in + c0 + nx_))) continue;
-        for (int64_t I = I0; I < std::min(I0 + 8, nx_); ++I) {
+        if (word == Word(in + c0 + 1) && word == Word(in + c0 + nx_)) continue;
+        for (int64_t I = I0; I < std::min(I0 + 8, hi + 1); ++I) {
           const int64_t c = J * nx_ + I;
-          if (I + 1 < nx_ && in[c] != in[c + 1]) {
+          if (in[c] != in[c + 1]) {
             const double t = EdgeT(Value(p, I, J), Value(p, I + 1, J));
             xid_[p][c] = AddVertex(double(I - 1) + t, double(J - 1), double(k), ghost, out);
           }
-          if (!last_row && in[c] != in[c + nx_]) {
+          if (in[c] != in[c + nx_]) {
             const double t = EdgeT(Value(p, I, J), Value(p, I, J + 1));
             yid_[p][c] = AddVertex(double(I - 1), double(J - 1) + t, double(k), ghost, out);
           }
@@ -172,14 +215,17 @@ class SlabWorker {
   void ZVertices(int64_t layer, SlabResult& out) {
     const uint8_t* b = inside_[0].data();
     const uint8_t* t = inside_[1].data();
-    const int64_t cells = nx_ * ny_;
-    for (int64_t c0 = 0; c0 < cells; c0 += 8) {
-      if (Word(b + c0) == Word(t + c0)) continue;
-      for (int64_t c = c0; c < std::min(c0 + 8, cells); ++c) {
-        if (b[c] == t[c]) continue;
-        const int64_t I = c % nx_, J = c / nx_;
-        const double e = EdgeT(Value(0, I, J), Value(1, I, J));
-        zid_[c] = AddVertex(double(I - 1), double(J - 1), double(layer) + e, false, out);
+    for (int64_t J = 1; J + 1 < ny_; ++J) {
+      const int64_t lo = std::min(extent_[0][J].lo, extent_[1][J].lo);
+      const int64_t hi = std::max(extent_[0][J].hi, extent_[1][J].hi);
+      for (int64_t c0 = J * nx_ + lo; c0 <= J * nx_ + hi; c0 += 8) {
+        if (Word(b + c0) == Word(t + c0)) continue;
+        for (int64_t c = c0; c < std::min(c0 + 8, J * nx_ + hi + 1); ++c) {
+          if (b[c] == t[c]) continue;
+          const int64_t I = c - J * nx_;
+          const double e = EdgeT(Value(0, I, J), Value(1, I, J));
+          zid_[c] = AddVertex(double(I - 1), double(J - 1), double(layer) + e, false, out);
+        }
       }
     }
   }
@@ -196,7 +242,12 @@ class SlabWorker {
     const uint8_t* t = inside_[1].data();
     const int64_t nx = nx_;
     for (int64_t J = 0; J + 1 < ny_; ++J) {
-      for (int64_t I0 = 0; I0 + 1 < nx_; I0 += 8) {
+      // Cubes touching an inside corner of the four rows: [lo - 1, hi].
+      const Extent* e[4] = {&extent_[0][J], &extent_[0][J + 1], &extent_[1][J], &extent_[1][J + 1]};
+      int64_t lo = e[0]->lo, hi = e[0]->hi;
+      for (const Extent* x : e) lo = std::min(lo, x->lo), hi = std::max(hi, x->hi);
+      hi = std::min(hi, nx_ - 2);
+      for (int64_t I0 = std::max<int64_t>(0, lo - 1); I0 <= hi; I0 += 8) {
         const int64_t c0 = J * nx + I0;
         // Eight cubes whose 8 corners all agree (the words chain, so one
         // value throughout) hold no surface.
@@ -206,7 +257,7 @@ class SlabWorker {
              (w ^ Word(t + c0 + nx + 1))) == 0) {
           continue;
         }
-        for (int64_t I = I0; I < std::min(I0 + 8, nx_ - 1); ++I) CubeAt(I, J, table, out);
+        for (int64_t I = I0; I < std::min(I0 + 8, hi + 1); ++I) CubeAt(I, J, table, out);
       }
     }
   }
@@ -252,6 +303,7 @@ class SlabWorker {
   const int64_t w_, h_;  // the field's plane size
   std::vector<float> values_[2];
   std::vector<uint8_t> inside_[2];
+  std::vector<Extent> extent_[2];  // per padded row
   std::vector<uint32_t> xid_[2], yid_[2], zid_;
   std::array<EdgeSlot, 12> slots_ = [] {
     std::array<EdgeSlot, 12> s{};

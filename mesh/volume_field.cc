@@ -1,14 +1,36 @@
 #include "mesh/volume_field.h"
 
 #include <cstring>
+#include <type_traits>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace dcmfs::mesh {
 namespace {
 
+// int16 -> float, 8 at a time: GCC -O2 leaves the plain loop scalar, and
+// int16 without rescale is what CT series in HU are.
+size_t Int16ToFloat(const uint8_t* in, std::span<float> out) {
+  size_t i = 0;
+#ifdef __SSE2__
+  for (; i + 8 <= out.size(); i += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i));
+    const __m128i lo = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);  // sign-extended
+    const __m128i hi = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
+    _mm_storeu_ps(out.data() + i, _mm_cvtepi32_ps(lo));
+    _mm_storeu_ps(out.data() + i + 4, _mm_cvtepi32_ps(hi));
+  }
+#endif
+  return i;
+}
+
 template <typename T>
 void ToFloat(const std::vector<uint8_t>& in, double slope, double inter, std::span<float> out) {
-  if (slope == 1 && inter == 0) {  // the usual case (CT in HU): a plain, vectorised conversion
-    for (size_t i = 0; i < out.size(); ++i) {
+  if (slope == 1 && inter == 0) {  // the usual case (CT in HU): a plain conversion
+    size_t i = std::is_same_v<T, int16_t> ? Int16ToFloat(in.data(), out) : 0;
+    for (; i < out.size(); ++i) {
       T v;
       std::memcpy(&v, in.data() + i * sizeof(T), sizeof(T));
       out[i] = float(v);
