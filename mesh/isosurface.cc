@@ -118,6 +118,10 @@ class SlabWorker {
   }
 
   Status Run(int64_t c0, int64_t c1, SlabResult& out) {
+    // Neighbouring slabs hold similar amounts of surface: start at the last
+    // slab's size rather than growing (and copying) from nothing.
+    out.vertices.reserve(last_vertices_ + last_vertices_ / 4);
+    out.triangles.reserve(last_triangles_ + last_triangles_ / 4);
     RETURN_IF_ERROR(LoadPlane(c0, 0));
     PlaneVertices(c0, 0, /*ghost=*/false, out);
     out.boundary_count = uint32_t(out.vertices.size());
@@ -132,6 +136,8 @@ class SlabWorker {
       std::swap(xid_[0], xid_[1]);
       std::swap(yid_[0], yid_[1]);
     }
+    last_vertices_ = out.vertices.size();
+    last_triangles_ = out.triangles.size();
     return Status::Ok();
   }
 
@@ -304,6 +310,7 @@ class SlabWorker {
   std::vector<float> values_[2];
   std::vector<uint8_t> inside_[2];
   std::vector<Extent> extent_[2];  // per padded row
+  size_t last_vertices_ = 0, last_triangles_ = 0;
   std::vector<uint32_t> xid_[2], yid_[2], zid_;
   std::array<EdgeSlot, 12> slots_ = [] {
     std::array<EdgeSlot, 12> s{};
