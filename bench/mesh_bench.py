@@ -28,13 +28,14 @@ def triangles(path):
 
 
 def series_folder(mnt):
-    """The CT series folder (the only series with mesh/bone.stl)."""
+    """The CT series folder (the only series listing mesh/bone.stl). Listing
+    does not mesh; a stat of bone.stl would, outside the timed part."""
     studies = os.path.join(mnt, "studies")
     for study in sorted(os.listdir(studies)):
         for series in sorted(os.listdir(os.path.join(studies, study))):
-            folder = os.path.join(studies, study, series)
-            if os.path.exists(os.path.join(folder, "mesh", "bone.stl")):
-                return folder
+            mesh = os.path.join(studies, study, series, "mesh")
+            if os.path.isdir(mesh) and "bone.stl" in os.listdir(mesh):
+                return os.path.dirname(mesh)
     raise SystemExit("no CT series with mesh/bone.stl in the mount")
 
 
