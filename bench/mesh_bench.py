@@ -6,8 +6,9 @@ vtkFlyingEdges3D + vtkSTLWriter (python3-vtk9, multithreaded through
 vtkSMPTools) on the same voxels and threshold, in the same run.
 
 Cold means: unmount, clear ARCHIVE/cache (meshes are persisted there), drop
-the page cache (root only), mount; the time covers stat + read of bone.stl
-(blob reads, decompression, pixel decoding, marching cubes, STL). VTK's time
+the page cache (root only), mount; the time covers listing the folders down
+to mesh/, stat + read of bone.stl (volume plan, blob reads, decompression,
+pixel decoding, marching cubes, STL). VTK's time
 covers reading the raw volume, flying edges and writing the STL. Medians of
 N repeats; ratio = ours / VTK (lower is better; goal <= 1.0). Peak RSS: the
 dcmfs daemon's VmHWM vs the VTK process's maximum RSS.
@@ -44,9 +45,8 @@ def run_ours(dcmfs, archive, mnt, out):
     drop_caches()
     m = Mount(dcmfs, archive, mnt)
     try:
-        folder = series_folder(mnt)
-        stl = os.path.join(folder, "mesh", "bone.stl")
-        def go():
+        def go():  # finding the folder lists it: the volume plan is made then
+            stl = os.path.join(series_folder(mnt), "mesh", "bone.stl")
             os.stat(stl)
             shutil.copyfile(stl, out)
         t = timed(go)
