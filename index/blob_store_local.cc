@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -146,7 +147,8 @@ class LocalBlobReader final : public BlobReader {
       const uint64_t in_frame = pos - table_->frames[index].decompressed_offset;
       const size_t n = static_cast<size_t>(
           std::min<uint64_t>(out.size() - copied, frame->size() - in_frame));
-      std::copy_n(frame->data() + in_frame, n, out.data() + copied);
+      // memcpy: copy_n from char to uint8_t is an element loop (types differ).
+      std::memcpy(out.data() + copied, frame->data() + in_frame, n);
       copied += n;
     }
     return copied;
