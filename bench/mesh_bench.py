@@ -10,8 +10,10 @@ the page cache (root only), mount; the time covers listing the folders down
 to mesh/, stat + read of bone.stl (volume plan, blob reads, decompression,
 pixel decoding, marching cubes, STL). VTK's time
 covers reading the raw volume, flying edges and writing the STL. Medians of
-N repeats; ratio = ours / VTK (lower is better; goal <= 1.0). Peak RSS: the
-dcmfs daemon's VmHWM vs the VTK process's maximum RSS.
+N repeats; ratio = ours / VTK (lower is better; goal <= 1.0). CPU seconds
+(user + system, all threads; the daemon's up to the last byte read) are
+printed too: on a shared machine they vary less than wall time. Peak RSS:
+the dcmfs daemon's VmHWM vs the VTK process's maximum RSS.
 """
 import argparse, os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
@@ -40,6 +42,13 @@ def series_folder(mnt):
     raise SystemExit("no CT series with mesh/bone.stl in the mount")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_ours(dcmfs, archive, mnt, out):
     shutil.rmtree(os.path.join(archive, "cache"), ignore_errors=True)
     drop_caches()
@@ -49,21 +58,22 @@ def run_ours(dcmfs, archive, mnt, out):
             stl = os.path.join(series_folder(mnt), "mesh", "bone.stl")
             os.stat(stl)
             shutil.copyfile(stl, out)
+        cpu0 = cpu_seconds(m.proc.pid)
         t = timed(go)
-        return t, m.peak_rss_mib()
+        return t, m.peak_rss_mib(), cpu_seconds(m.proc.pid) - cpu0
     finally:
         m.close()
 
 
 def run_vtk(raw, dims, spacing, out):
     drop_caches()
-    cmd = ["/usr/bin/time", "-f", "%e %M", PY, os.path.join(HERE, "mesh_vtk.py"), raw,
+    cmd = ["/usr/bin/time", "-f", "%e %M %U %S", PY, os.path.join(HERE, "mesh_vtk.py"), raw,
            *map(str, dims), *map(str, spacing), "300", out]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
     t = time.perf_counter() - t0
-    rss_kib = int(r.stderr.strip().splitlines()[-1].split()[1])
-    return t, rss_kib / 1024
+    fields = r.stderr.strip().splitlines()[-1].split()
+    return t, int(fields[1]) / 1024, float(fields[2]) + float(fields[3])
 
 
 def compare(name, dcmfs, work, src, raw, dims, spacing, repeats):
@@ -74,14 +84,17 @@ def compare(name, dcmfs, work, src, raw, dims, spacing, repeats):
     for _ in range(repeats):
         ours.append(run_ours(dcmfs, archive, mnt, os.path.join(work, "ours.stl")))
         vtk.append(run_vtk(raw, dims, spacing, os.path.join(work, "vtk.stl")))
-    t_ours = statistics.median(t for t, _ in ours)
-    t_vtk = statistics.median(t for t, _ in vtk)
+    t_ours = statistics.median(r[0] for r in ours)
+    t_vtk = statistics.median(r[0] for r in vtk)
+    cpu_ours = statistics.median(r[2] for r in ours)
+    cpu_vtk = statistics.median(r[2] for r in vtk)
     print(f"{name}: volume {dims[0]}x{dims[1]}x{dims[2]} int16, threshold 300 HU, {repeats} runs")
-    print(f"  dcmfs mesh/bone.stl cold: median {t_ours:.2f} s, peak RSS "
-          f"{max(r for _, r in ours):.0f} MiB, {triangles(os.path.join(work, 'ours.stl'))} triangles")
-    print(f"  VTK FlyingEdges3D+STL:    median {t_vtk:.2f} s, peak RSS "
-          f"{max(r for _, r in vtk):.0f} MiB, {triangles(os.path.join(work, 'vtk.stl'))} triangles")
-    print(f"  ratio dcmfs/VTK time: {t_ours / t_vtk:.2f}", flush=True)
+    print(f"  dcmfs mesh/bone.stl cold: median {t_ours:.2f} s ({cpu_ours:.2f} CPU s), peak RSS "
+          f"{max(r[1] for r in ours):.0f} MiB, {triangles(os.path.join(work, 'ours.stl'))} triangles")
+    print(f"  VTK FlyingEdges3D+STL:    median {t_vtk:.2f} s ({cpu_vtk:.2f} CPU s), peak RSS "
+          f"{max(r[1] for r in vtk):.0f} MiB, {triangles(os.path.join(work, 'vtk.stl'))} triangles")
+    print(f"  ratio dcmfs/VTK time: {t_ours / t_vtk:.2f}, CPU: {cpu_ours / cpu_vtk:.2f}"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
 
 
 def main():

@@ -1,5 +1,6 @@
 #include "mesh/internal/cube_table.h"
 
+#include <functional>
 #include <memory>
 
 #include "base/check.h"
@@ -56,6 +57,51 @@ void AddSegment(int p, int q, const V3& normal, int mask, std::array<int, 12>& n
   next[p] = q;
 }
 
+// The two cube faces that edge e borders (bit f: face f = 2 * axis + side).
+int FacesOfEdge(int e) {
+  const int axis = e / 4, u = e & 1, v = (e >> 1) & 1;
+  return 1 << (2 * ((axis + 1) % 3) + u) | 1 << (2 * ((axis + 2) % 3) + v);
+}
+
+// Triangulates a loop (counter-clockwise from outside) with as few
+// diagonals as possible that join two points on one cube face. Such a
+// diagonal lies in that face, and the neighbouring cube may draw the same
+// one: that edge would then have four triangles (not manifold). A plain fan
+// draws many; most loops have a triangulation with none, found here by
+// dynamic programming over polygon intervals (n <= 12). A few loops of 8,
+// 9 and 12 points have none (see the random-field test).
+void Triangulate(const int* loop, int n, CubeCase& out) {
+  auto cost = [&](int a, int b) {  // a < b: a side of the loop costs nothing
+    if (b == a + 1 || (a == 0 && b == n - 1)) return 0;
+    return (FacesOfEdge(loop[a]) & FacesOfEdge(loop[b])) != 0 ? 1 : 0;
+  };
+  // best[a][b]: fewest face diagonals triangulating polygon a..b, apex[a][b]
+  // the third corner of the triangle on (a, b) that achieves it.
+  int best[12][12] = {}, apex[12][12] = {};
+  for (int len = 2; len < n; ++len) {
+    for (int a = 0; a + len < n; ++a) {
+      const int b = a + len;
+      best[a][b] = 1 << 20;
+      for (int k = a + 1; k < b; ++k) {
+        const int c = cost(a, k) + cost(k, b) + (k > a + 1 ? best[a][k] : 0) +
+                      (k < b - 1 ? best[k][b] : 0);
+        if (c < best[a][b]) best[a][b] = c, apex[a][b] = k;
+      }
+    }
+  }
+  std::function<void(int, int)> emit = [&](int a, int b) {
+    if (b - a < 2) return;
+    const int k = apex[a][b];
+    uint8_t* t = &out.edges[3 * out.triangle_count++];
+    t[0] = uint8_t(loop[a]);
+    t[1] = uint8_t(loop[k]);
+    t[2] = uint8_t(loop[b]);
+    emit(a, k);
+    emit(k, b);
+  };
+  emit(0, n - 1);
+}
+
 CubeCase BuildCase(int mask, int face_bits) {
   std::array<int, 12> next;
   next.fill(-1);
@@ -97,12 +143,7 @@ CubeCase BuildCase(int mask, int face_bits) {
       loop[n++] = e;
     }
     CHECK(n >= 3) << "loop of " << n << " in cube case " << mask;
-    for (int i = 1; i + 1 < n; ++i) {
-      uint8_t* t = &out.edges[3 * out.triangle_count++];
-      t[0] = loop[0];
-      t[1] = loop[i];
-      t[2] = loop[i + 1];
-    }
+    Triangulate(loop, n, out);
   }
   return out;
 }

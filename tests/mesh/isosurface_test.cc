@@ -96,6 +96,48 @@ TEST(IsosurfaceTest, SameMeshWhateverTheThreadsAndSlabs) {
   }
 }
 
+// Random fields of small, odd sizes (rows shorter than, and not a multiple
+// of, the 8 cells the extraction skips at a time; shapes on every border):
+// one vertex per sign-changing edge of the padded grid, counted here by
+// brute force, and a closed, oriented surface through all of them.
+TEST(IsosurfaceTest, RandomOddSizedFieldsGiveOneVertexPerCrossedEdge) {
+  uint32_t seed = 12345;
+  auto next = [&] { return (seed = seed * 1664525u + 1013904223u) >> 8; };
+  for (int round = 0; round < 60; ++round) {
+    const std::array<int64_t, 3> d{1 + next() % 19, 1 + next() % 17, 1 + next() % 9};
+    const double density = 0.2 + 0.6 * (next() % 100) / 100.0;
+    std::vector<float> values(size_t(d[0] * d[1] * d[2]));
+    for (float& v : values) v = (next() % 1000) / 1000.0 < density ? 0.9f : 0.1f;
+    auto inside = [&](int64_t i, int64_t j, int64_t k) {  // padded: outside beyond the volume
+      if (i < 0 || j < 0 || k < 0 || i >= d[0] || j >= d[1] || k >= d[2]) return false;
+      return values[size_t((k * d[1] + j) * d[0] + i)] >= 0.5f;
+    };
+    size_t crossed = 0;
+    for (int64_t k = -1; k <= d[2]; ++k) {
+      for (int64_t j = -1; j <= d[1]; ++j) {
+        for (int64_t i = -1; i <= d[0]; ++i) {
+          crossed += (inside(i, j, k) != inside(i + 1, j, k)) +
+                     (inside(i, j, k) != inside(i, j + 1, k)) +
+                     (inside(i, j, k) != inside(i, j, k + 1));
+        }
+      }
+    }
+    const Affine a = ObliqueAffine(5 * kDeg, 7 * kDeg, {0.9, 1.1, 1.3}, d, {0, 0, 0});
+    auto mesh = ExtractIsosurface(DenseField(values, d, a),
+                                  {.threshold = 0.5, .threads = 2, .slab_slices = 3});
+    ASSERT_TRUE(mesh.ok()) << mesh.status().ToString();
+    EXPECT_EQ(mesh->vertices.size(), crossed) << d[0] << "x" << d[1] << "x" << d[2];
+    TriangleMesh used = *mesh;
+    CompactVertices(used);
+    EXPECT_EQ(used.vertices.size(), mesh->vertices.size()) << "a vertex no triangle uses";
+    const TopologyReport topo = CheckTopology(*mesh);
+    EXPECT_TRUE(topo.closed_manifold())
+        << d[0] << "x" << d[1] << "x" << d[2] << ": boundary " << topo.boundary_edges
+        << " nonmanifold " << topo.nonmanifold_edges << " misoriented " << topo.misoriented_edges;
+    EXPECT_GT(EnclosedVolume(*mesh), 0) << d[0] << "x" << d[1] << "x" << d[2];
+  }
+}
+
 TEST(IsosurfaceTest, StreamsSlicesAndReportsTheirErrors) {
   const std::array<int64_t, 3> dims{16, 16, 40};
   std::atomic<int> reads{0};
