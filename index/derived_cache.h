@@ -27,7 +27,8 @@ namespace dcmfs {
 // (the stale entries age out through eviction).
 //   2: volume plans step over repeated positions (SEG overlapping segments)
 //   3: mesh index lists -smooth twins of structure meshes and SEG segments
-//      placed by their frames' source images
+//      placed by their frames' source images; marching-cubes loops
+//      triangulated without face diagonals (manifold meshes)
 inline constexpr int kDerivedRevision = 3;
 
 struct DerivedKey {

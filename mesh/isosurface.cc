@@ -129,7 +129,7 @@ class SlabWorker {
       RETURN_IF_ERROR(LoadPlane(layer + 1, 1));
       PlaneVertices(layer + 1, 1, /*ghost=*/layer + 1 == c1, out);
       ZVertices(layer, out);
-      Cubes(out);
+      Cubes(layer, out);
       std::swap(values_[0], values_[1]);
       std::swap(inside_[0], inside_[1]);
       std::swap(extent_[0], extent_[1]);
@@ -242,7 +242,7 @@ class SlabWorker {
     return s.kind == 0 ? xid_[s.plane][c] : s.kind == 1 ? yid_[s.plane][c] : zid_[c];
   }
 
-  void Cubes(SlabResult& out) {
+  void Cubes(int64_t layer, SlabResult& out) {
     const internal::CubeTable& table = internal::GetCubeTable();
     const uint8_t* b = inside_[0].data();
     const uint8_t* t = inside_[1].data();
@@ -263,12 +263,13 @@ class SlabWorker {
              (w ^ Word(t + c0 + nx + 1))) == 0) {
           continue;
         }
-        for (int64_t I = I0; I < std::min(I0 + 8, hi + 1); ++I) CubeAt(I, J, table, out);
+        for (int64_t I = I0; I < std::min(I0 + 8, hi + 1); ++I) CubeAt(I, J, layer, table, out);
       }
     }
   }
 
-  void CubeAt(int64_t I, int64_t J, const internal::CubeTable& table, SlabResult& out) {
+  void CubeAt(int64_t I, int64_t J, int64_t layer, const internal::CubeTable& table,
+              SlabResult& out) {
     const int64_t c = J * nx_ + I;
     const uint8_t* b = inside_[0].data();
     const uint8_t* t = inside_[1].data();
@@ -278,12 +279,40 @@ class SlabWorker {
     if (mask == 0 || mask == 255) return;
     const int bits = FaceBits(table.ambiguous_faces[mask], I, J);
     const internal::CubeCase& cc = table.cases[mask | bits << 8];
+    uint32_t centres[4];
+    for (int n = 0; n < cc.centre_count; ++n) {
+      centres[n] = CentreVertex(cc.centre_edges[n], I, J, layer, out);
+    }
     for (int tri = 0; tri < cc.triangle_count; ++tri) {
       const uint8_t* e = &cc.edges[3 * tri];
-      Triangle tr{EdgeId(e[0], c), EdgeId(e[1], c), EdgeId(e[2], c)};
+      Triangle tr;
+      for (int v = 0; v < 3; ++v) {
+        tr[v] = e[v] < internal::kCentre ? EdgeId(e[v], c) : centres[e[v] - internal::kCentre];
+      }
       if (flip_) std::swap(tr[1], tr[2]);
       out.triangles.push_back(tr);
     }
+  }
+
+  // A vertex at the mean of the crossing points on the cube edges in
+  // `edges` (bit e), for a loop the case table fans around its centre. It
+  // belongs to this cube alone, so it is never a ghost.
+  uint32_t CentreVertex(uint16_t edges, int64_t I, int64_t J, int64_t layer, SlabResult& out) {
+    double sum[3] = {0, 0, 0};
+    int count = 0;
+    for (int e = 0; e < 12; ++e) {
+      if (!((edges >> e) & 1)) continue;
+      const auto [c0, c1] = internal::EdgeCorners(e);
+      const int axis = e / 4;
+      const float a = Value(c0 >> 2, I + (c0 & 1), J + ((c0 >> 1) & 1));
+      const float b = Value(c1 >> 2, I + (c1 & 1), J + ((c1 >> 1) & 1));
+      double p[3] = {double(I - 1 + (c0 & 1)), double(J - 1 + ((c0 >> 1) & 1)),
+                     double(layer + (c0 >> 2))};
+      p[axis] += EdgeT(a, b);
+      for (int k = 0; k < 3; ++k) sum[k] += p[k];
+      ++count;
+    }
+    return AddVertex(sum[0] / count, sum[1] / count, sum[2] / count, false, out);
   }
 
   // Ambiguous faces: connected when the face-centre average reaches the

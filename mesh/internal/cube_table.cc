@@ -31,12 +31,6 @@ V3 EdgeMid(int e) {
   return p;
 }
 
-// The corner at the low end of edge e, and its other end.
-std::array<int, 2> EdgeCorners(int e) {
-  const int axis = e / 4, u = e & 1, v = (e >> 1) & 1;
-  const int lo = (u << ((axis + 1) % 3)) | (v << ((axis + 2) % 3));
-  return {lo, lo | (1 << axis)};
-}
 
 V3 Sub(const V3& a, const V3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
 V3 Cross(const V3& a, const V3& b) {
@@ -63,13 +57,13 @@ int FacesOfEdge(int e) {
   return 1 << (2 * ((axis + 1) % 3) + u) | 1 << (2 * ((axis + 2) % 3) + v);
 }
 
-// Triangulates a loop (counter-clockwise from outside) with as few
-// diagonals as possible that join two points on one cube face. Such a
+// Triangulates a loop (counter-clockwise from outside) with no diagonal
+// that joins two points on one cube face. Such a
 // diagonal lies in that face, and the neighbouring cube may draw the same
 // one: that edge would then have four triangles (not manifold). A plain fan
 // draws many; most loops have a triangulation with none, found here by
-// dynamic programming over polygon intervals (n <= 12). A few loops of 8,
-// 9 and 12 points have none (see the random-field test).
+// dynamic programming over polygon intervals (n <= 12). The few loops of 8,
+// 9 and 12 points that have none are fanned around a centre point instead.
 void Triangulate(const int* loop, int n, CubeCase& out) {
   auto cost = [&](int a, int b) {  // a < b: a side of the loop costs nothing
     if (b == a + 1 || (a == 0 && b == n - 1)) return 0;
@@ -88,6 +82,18 @@ void Triangulate(const int* loop, int n, CubeCase& out) {
         if (c < best[a][b]) best[a][b] = c, apex[a][b] = k;
       }
     }
+  }
+  if (best[0][n - 1] > 0) {  // a fan around a centre point: no diagonals at all
+    const int centre = out.centre_count++;
+    CHECK(centre < 4) << "more than four loops in a cube";
+    for (int i = 0; i < n; ++i) out.centre_edges[centre] |= uint16_t(1 << loop[i]);
+    for (int i = 0; i < n; ++i) {
+      uint8_t* t = &out.edges[3 * out.triangle_count++];
+      t[0] = uint8_t(kCentre + centre);
+      t[1] = uint8_t(loop[i]);
+      t[2] = uint8_t(loop[(i + 1) % n]);
+    }
+    return;
   }
   std::function<void(int, int)> emit = [&](int a, int b) {
     if (b - a < 2) return;
@@ -149,6 +155,12 @@ CubeCase BuildCase(int mask, int face_bits) {
 }
 
 }  // namespace
+
+std::array<int, 2> EdgeCorners(int e) {
+  const int axis = e / 4, u = e & 1, v = (e >> 1) & 1;
+  const int lo = (u << ((axis + 1) % 3)) | (v << ((axis + 2) % 3));
+  return {lo, lo | (1 << axis)};
+}
 
 std::array<uint8_t, 4> FaceCorners(int face) {
   const int axis = face / 2, side = face & 1;

@@ -21,12 +21,23 @@
 
 namespace dcmfs::mesh::internal {
 
+// Corner code of a triangle: 0..11 the crossing point on that cube edge;
+// kCentre + L the centre of the case's loop L, a point added inside the cube
+// (the mean of the loop's crossing points) for the few loops that cannot be
+// triangulated without a diagonal lying in a cube face (see cube_table.cc).
+inline constexpr uint8_t kCentre = 12;
+
 struct CubeCase {
   uint8_t triangle_count = 0;
-  // Edge indices, three per triangle, wound counter-clockwise seen from the
+  // Corner codes, three per triangle, wound counter-clockwise seen from the
   // outside (the side below the threshold) in a right-handed index frame.
-  std::array<uint8_t, 30> edges{};
+  std::array<uint8_t, 36> edges{};
+  uint8_t centre_count = 0;
+  std::array<uint16_t, 4> centre_edges{};  // per centre: bit e for each edge of its loop
 };
+
+// The corners at the two ends of cube edge e (low end first).
+std::array<int, 2> EdgeCorners(int e);
 
 // Cube face f = 2 * axis + side; its corners in cyclic order.
 std::array<uint8_t, 4> FaceCorners(int face);
