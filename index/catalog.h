@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "codecs/instance_meta.h"
 #include "codecs/sha256.h"
+#include "index/index_log_options.h"
 #include "index/records.h"
 
 namespace dcmfs {
@@ -28,6 +29,9 @@ struct CatalogOptions {
   // Reader only: where the secondary keeps its own logs (a private temp
   // folder when empty; removed on close).
   std::string secondary_path;
+  // Writer only: publish every change to this object store as the shared
+  // index log (index/index_log.h); no store = a local-only archive.
+  IndexLogOptions publish;
 };
 
 // What AddInstance did.

@@ -10,6 +10,7 @@
 #include "index/internal/add_instance.h"
 #include "index/internal/codec.h"
 #include "index/internal/db.h"
+#include "index/internal/log_publisher.h"
 
 namespace dcmfs {
 namespace {
@@ -23,6 +24,13 @@ rocksdb::Slice AsSlice(std::string_view s) { return {s.data(), s.size()}; }
 class RocksCatalog final : public Catalog {
  public:
   explicit RocksCatalog(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  // Writer with a shared index log: publishes from now on (index/index_log.h).
+  void StartPublishing(const IndexLogOptions& options) {
+    publisher_ = std::make_unique<internal::LogPublisher>(*db_, options, db_->path() + ".publish");
+    publisher_->Start();
+  }
+  Db* db() const { return db_.get(); }
 
   Result<DirEntry> Lookup(InodeId parent, std::string_view name) const override {
     const std::string key = internal::DirentKey(parent, name);
@@ -104,7 +112,11 @@ class RocksCatalog final : public Catalog {
 
   Status Flush() override {
     if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
-    return FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush");
+    RETURN_IF_ERROR(FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush"));
+    // The end of an ingest run: its changes reach the shared log before the
+    // command reports, so readers see them within their poll interval.
+    if (publisher_) return publisher_->PublishNow();
+    return Status::Ok();
   }
 
  private:
@@ -129,6 +141,8 @@ class RocksCatalog final : public Catalog {
   }
 
   std::unique_ptr<Db> db_;
+  // Declared after db_: destroyed (and its last publication done) before it.
+  std::unique_ptr<internal::LogPublisher> publisher_;
   std::mutex write_mu_;  // serialises AddInstance's read-modify-write of groups, series, counts
 };
 
@@ -136,7 +150,18 @@ class RocksCatalog final : public Catalog {
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const CatalogOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(options));
-  return std::unique_ptr<Catalog>(std::make_unique<RocksCatalog>(std::move(db)));
+  auto catalog = std::make_unique<RocksCatalog>(std::move(db));
+  if (options.publish.store && !options.read_only_follower) {
+    catalog->StartPublishing(options.publish);
+  }
+  return std::unique_ptr<Catalog>(std::move(catalog));
 }
+
+namespace internal {
+Db* DbOf(Catalog& catalog) {
+  auto* rocks = dynamic_cast<RocksCatalog*>(&catalog);
+  return rocks != nullptr ? rocks->db() : nullptr;
+}
+}  // namespace internal
 
 }  // namespace dcmfs
