@@ -92,6 +92,12 @@ class Catalog {
                                         const InstanceMeta& meta) = 0;
   // Makes the writes so far durable (WAL sync). Called at the end of ingest.
   virtual Status Flush() = 0;
+  // Writer with a shared index log (CatalogOptions::publish): puts every
+  // change so far into the store now, the store's error if not (nothing is
+  // lost: the next publication retries). Called at the end of an ingest run;
+  // otherwise the writer publishes every IndexLogOptions::interval, so a
+  // receiver's per-instance Flush() never waits for the store. No-op else.
+  virtual Status Publish() { return Status::Ok(); }
 };
 
 }  // namespace dcmfs

@@ -112,11 +112,11 @@ class RocksCatalog final : public Catalog {
 
   Status Flush() override {
     if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
-    RETURN_IF_ERROR(FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush"));
-    // The end of an ingest run: its changes reach the shared log before the
-    // command reports, so readers see them within their poll interval.
-    if (publisher_) return publisher_->PublishNow();
-    return Status::Ok();
+    return FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush");
+  }
+
+  Status Publish() override {
+    return publisher_ ? publisher_->PublishNow() : Status::Ok();
   }
 
  private:

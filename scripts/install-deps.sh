@@ -8,6 +8,8 @@ PACKAGES=(
   libfuse3-dev fuse3
   libdcmtk-dev dcmtk
   librocksdb-dev libzstd-dev zstd libssl-dev
+  # ldb/sst_dump: bench/index_size.sh measures the catalog with RocksDB's own tools
+  rocksdb-tools
   libopenjp2-7-dev libturbojpeg0-dev libpng-dev libwebp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "base/log.h"
+#include "index/archive_replica.h"
 
+#include "tools/attach.h"
 #include "tools/commands.h"
 #include "tools/bagit_export.h"
 #include "tools/mount_args.h"
@@ -117,6 +119,11 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
                         "(default 64M)")
       ->transform(CLI::AsSizeValue(false));
 
+  double poll_interval_s = 2.0;
+  mount_cmd->add_option("--poll-interval", poll_interval_s,
+                        "on a replica archive (made by `dcmfs attach`): seconds between polls "
+                        "of the object store's index log (default 2)")
+      ->check(CLI::Range(0.05, 3600.0));
   AccessArgs access;
   AddAccessOptions(*mount_cmd, access);
   ScpOptions mount_scp;
@@ -131,6 +138,16 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       "C-ECHO, in the foreground until SIGINT/SIGTERM. It is the archive's writer meanwhile.");
   scp_cmd->add_option("ARCHIVE", scp_archive, "archive folder")->required();
   AddScpOptions(*scp_cmd, scp, true);
+
+  AttachArgs attach;
+  auto* attach_cmd = app.add_subcommand(
+      "attach",
+      "Make ARCHIVE a read-only replica of an archive kept on an object store: it follows the "
+      "writer's index log in the store; `dcmfs mount` it on as many workstations as you like");
+  attach_cmd->add_option("ARCHIVE", attach.archive, "new folder (must not exist, or be empty)")
+      ->required();
+  attach_cmd->add_option("--store-dir", attach.store_dir,
+                         "the archive's object store as a folder (a shared filesystem)");
 
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
@@ -191,6 +208,7 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   }
   if (archive_only != nullptr) {
     for (const std::string* a : {&ingest.archive, &mount.archive_root, &archive, &scp_archive,
+                                 &attach.archive,
                                  &backup.archive, &bag.archive}) {
       if (!a->empty()) *archive_only = *a;
     }
@@ -209,12 +227,19 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       std::cerr << "dcmfs mount: " << applied.message() << "\n";
       return kExitFailure;
     }
+    if (IsReplicaArchive(mount.archive_root)) {
+      // A replica follows the store's index log; nothing is ingested into it.
+      mount.fs.catch_up_interval =
+          std::chrono::milliseconds(static_cast<int64_t>(poll_interval_s * 1000));
+      mount.fs.incoming = false;
+    }
     std::error_code ec;
     mount.start_services =
         MountHook(std::filesystem::absolute(mount.archive_root, ec).lexically_normal(), mount_scp);
     return Mount(mount);
   }
   if (*scp_cmd) return RunScpForeground(scp_archive, scp);
+  if (*attach_cmd) return Attach(attach);
   if (*reindex_cmd) return Reindex(archive);
   if (*verify_cmd) return Verify(archive);
   if (*cache_cmd) return CacheStats(archive);

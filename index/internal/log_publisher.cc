@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "index/internal/log_format.h"
+#include "index/internal/log_gc.h"
 
 namespace dcmfs::internal {
 namespace {
@@ -251,13 +252,17 @@ Status LogPublisher::UploadCheckpointLocked(const std::string& dir, uint64_t seq
   RETURN_IF_ERROR(store.Put(latest.files_key, {reinterpret_cast<const uint8_t*>(files_bytes.data()),
                                                files_bytes.size()}));
   const std::string latest_bytes = EncodeLatest(latest);
-  RETURN_IF_ERROR(store.Put(LatestKey(options_.prefix),
-                            {reinterpret_cast<const uint8_t*>(latest_bytes.data()),
-                             latest_bytes.size()}));
+  const std::span<const uint8_t> latest_span(
+      reinterpret_cast<const uint8_t*>(latest_bytes.data()), latest_bytes.size());
+  // A copy beside the checkpoint: garbage collection later needs its log_after.
+  RETURN_IF_ERROR(store.Put(cp_dir + "CHECKPOINT", latest_span));
+  RETURN_IF_ERROR(store.Put(LatestKey(options_.prefix), latest_span));
   need_checkpoint_ = false;
   bytes_since_checkpoint_ = 0;
   DCMFS_LOG(Info) << "index log: checkpoint at sequence " << seq << " (" << files.size()
                   << " files)";
+  Status gc = CollectLogGarbage(store, options_.prefix, latest);
+  if (!gc.ok()) DCMFS_LOG(Warning) << "index log: removing old objects: " << gc.ToString();
   return Status::Ok();
 }
 

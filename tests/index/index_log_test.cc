@@ -86,13 +86,14 @@ class IndexLogTest : public ::testing::Test {
   }
 
   std::unique_ptr<Catalog> OpenWriter(const std::string& name, bool publish = true,
-                                      uint64_t checkpoint_every = 64u << 20) {
+                                      uint64_t checkpoint_every = 64u << 20,
+                                      std::chrono::milliseconds interval = std::chrono::hours(1)) {
     CatalogOptions o;
     o.path = tmp_.Sub(name);
     o.create_if_missing = true;
     if (publish) {
       o.publish.store = store_;
-      o.publish.interval = std::chrono::hours(1);  // tests publish with Flush()
+      o.publish.interval = interval;  // by default tests publish with Publish()
       o.publish.checkpoint_every_bytes = checkpoint_every;
     }
     auto c = Catalog::Open(o);
@@ -133,7 +134,7 @@ TEST_F(IndexLogTest, ReplicaFollowsTheWriterThroughTheStoreAlone) {
   auto writer = OpenWriter("w/index");
   ASSERT_NE(writer, nullptr);
   AddRange(*writer, 0, 40);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   EXPECT_TRUE(store_->Head("index/LATEST")->has_value());
 
   auto reader = OpenReplica("r/index");
@@ -142,7 +143,7 @@ TEST_F(IndexLogTest, ReplicaFollowsTheWriterThroughTheStoreAlone) {
   EXPECT_EQ(Snapshot(*reader).size(), Snapshot(*writer).size());
 
   AddRange(*writer, 40, 70);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   EXPECT_NE(Snapshot(*reader), Snapshot(*writer));  // not before it polls
   ASSERT_TRUE(reader->CatchUp().ok());
   EXPECT_EQ(Snapshot(*reader), Snapshot(*writer));
@@ -157,6 +158,22 @@ TEST_F(IndexLogTest, ReplicaFollowsTheWriterThroughTheStoreAlone) {
   EXPECT_NE(add.status().message().find("read-only"), std::string::npos);
 }
 
+TEST_F(IndexLogTest, ARunningWriterPublishesWithinItsInterval) {
+  // What the SCP and /incoming rely on: no Publish() call, only the thread.
+  auto writer = OpenWriter("w/index", true, 64u << 20, std::chrono::milliseconds(200));
+  auto reader = OpenReplica("r/index");
+  AddRange(*writer, 0, 5);
+  ASSERT_TRUE(writer->Flush().ok());
+  const auto start = std::chrono::steady_clock::now();
+  while (reader->GetCounts()->instances < 5 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(reader->CatchUp().ok());
+  }
+  EXPECT_EQ(Snapshot(*reader), Snapshot(*writer));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
 TEST_F(IndexLogTest, ReaderOfAnEmptyBucketShowsNothingThenFollows) {
   auto reader = OpenReplica("r/index");
   ASSERT_NE(reader, nullptr);
@@ -167,7 +184,7 @@ TEST_F(IndexLogTest, ReaderOfAnEmptyBucketShowsNothingThenFollows) {
 
   auto writer = OpenWriter("w/index");
   AddRange(*writer, 0, 10);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   ASSERT_TRUE(reader->CatchUp().ok());
   EXPECT_EQ(Snapshot(*reader), Snapshot(*writer));
   EXPECT_EQ(reader->GetCounts()->instances, 10u);
@@ -177,7 +194,7 @@ TEST_F(IndexLogTest, WriterKilledBeforePublishingLosesNothingAndRepeatsNothing) 
   {
     auto writer = OpenWriter("w/index");
     AddRange(*writer, 0, 20);
-    ASSERT_TRUE(writer->Flush().ok());
+    ASSERT_TRUE(writer->Publish().ok());
   }
   {
     // Committed locally, never published: what a writer killed between its
@@ -191,7 +208,7 @@ TEST_F(IndexLogTest, WriterKilledBeforePublishingLosesNothingAndRepeatsNothing) 
 
   auto writer = OpenWriter("w/index");  // resumes from the store's last sequence
   AddRange(*writer, 35, 40);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   ASSERT_TRUE(reader->CatchUp().ok());
   EXPECT_EQ(Snapshot(*reader), Snapshot(*writer));
   EXPECT_EQ(reader->GetCounts()->instances, 40u);
@@ -205,20 +222,24 @@ TEST_F(IndexLogTest, WriterKilledBeforePublishingLosesNothingAndRepeatsNothing) 
 }
 
 TEST_F(IndexLogTest, NewReaderLoadsTheNewestCheckpointAndOnlyTheLogAfterIt) {
-  // A checkpoint after every ~2 KiB of log.
+  // A checkpoint after every ~2 KiB of log: one per round below.
   auto writer = OpenWriter("w/index", true, /*checkpoint_every=*/2048);
   auto early = OpenReplica("early/index");
+  std::unique_ptr<Catalog> stale;
   for (int round = 0; round < 6; ++round) {
     AddRange(*writer, round * 10, round * 10 + 10);
-    ASSERT_TRUE(writer->Flush().ok());
+    ASSERT_TRUE(writer->Publish().ok());
     ASSERT_TRUE(early->CatchUp().ok());
+    if (round == 0) stale = OpenReplica("stale/index");  // then never polls until the end
   }
+  // Old checkpoints, their tables and the log before the older kept one are gone.
   std::set<std::string> checkpoints;
   ASSERT_TRUE(store_->List("index/checkpoints/", "", [&](const ObjectInfo& i) {
                  checkpoints.insert(i.key.substr(0, i.key.rfind('/')));
                  return true;
                }).ok());
-  EXPECT_GE(checkpoints.size(), 3u);
+  EXPECT_EQ(checkpoints.size(), 2u);
+  EXPECT_GT(LoggedRanges().front().first, 1u);
 
   auto late = OpenReplica("late/index");
   EXPECT_EQ(Snapshot(*late), Snapshot(*writer));
@@ -227,6 +248,10 @@ TEST_F(IndexLogTest, NewReaderLoadsTheNewestCheckpointAndOnlyTheLogAfterIt) {
   EXPECT_EQ(GetReplicaPosition(*early)->checkpoints_loaded, 1u);
   EXPECT_EQ(GetReplicaPosition(*late)->checkpoints_loaded, 1u);
   EXPECT_LT(GetReplicaPosition(*late)->objects_applied, GetReplicaPosition(*early)->objects_applied);
+  // One that fell behind the removed log finds the gap and loads the newest checkpoint.
+  ASSERT_TRUE(stale->CatchUp().ok());
+  EXPECT_EQ(Snapshot(*stale), Snapshot(*writer));
+  EXPECT_EQ(GetReplicaPosition(*stale)->checkpoints_loaded, 2u);
 }
 
 TEST_F(IndexLogTest, ANewWriterDatabaseIsANewHistoryReadersSwitchTo) {
@@ -234,14 +259,14 @@ TEST_F(IndexLogTest, ANewWriterDatabaseIsANewHistoryReadersSwitchTo) {
   {
     auto writer = OpenWriter("w/index");
     AddRange(*writer, 0, 10);
-    ASSERT_TRUE(writer->Flush().ok());
+    ASSERT_TRUE(writer->Publish().ok());
   }
   ASSERT_TRUE(reader->CatchUp().ok());
   const std::string first_db = GetReplicaPosition(*reader)->db_id;
   // What `dcmfs reindex` does: a new database with (here) other contents.
   auto rebuilt = OpenWriter("w2/index");
   AddRange(*rebuilt, 5, 25);
-  ASSERT_TRUE(rebuilt->Flush().ok());
+  ASSERT_TRUE(rebuilt->Publish().ok());
   ASSERT_TRUE(reader->CatchUp().ok());
   EXPECT_NE(GetReplicaPosition(*reader)->db_id, first_db);
   EXPECT_EQ(Snapshot(*reader), Snapshot(*rebuilt));
@@ -287,14 +312,14 @@ class SwitchableStore final : public ObjectStore {
 TEST_F(IndexLogTest, StoreAwayKeepsWhatIsIndexedAndRecovers) {
   auto writer = OpenWriter("w/index");
   AddRange(*writer, 0, 10);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   auto flaky = std::make_shared<SwitchableStore>(store_);
   auto reader = OpenReplica("r/index", flaky);
   const auto before = Snapshot(*reader);
   EXPECT_EQ(before, Snapshot(*writer));
 
   AddRange(*writer, 10, 20);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   flaky->down = true;
   Status s = reader->CatchUp();
   EXPECT_EQ(s.code(), StatusCode::kIoError);
@@ -310,11 +335,11 @@ TEST_F(IndexLogTest, StoreAwayKeepsWhatIsIndexedAndRecovers) {
 TEST_F(IndexLogTest, ACorruptLogObjectIsRefusedByNameAndNothingOfItApplied) {
   auto writer = OpenWriter("w/index");
   AddRange(*writer, 0, 5);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   auto reader = OpenReplica("r/index");
   const auto before = Snapshot(*reader);
   AddRange(*writer, 5, 10);
-  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Publish().ok());
   std::string newest;
   ASSERT_TRUE(store_->List("index/log/", "", [&](const ObjectInfo& i) {
                  newest = i.key;
