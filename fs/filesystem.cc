@@ -95,7 +95,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
   blob_options.frame_cache_bytes = options.blob_frame_cache_bytes;
-  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  Result<std::unique_ptr<BlobStore>> blobs = OpenArchiveBlobStore(layout, blob_options);
   if (!blobs.ok()) return blobs.status().WithContext("opening the blob store");
 
   std::unique_ptr<DerivedFiles> derived;

@@ -21,6 +21,8 @@ PACKAGES=(
   dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
   nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle chromium
   libcurl4-openssl-dev zip unzip
+  # S3 blob store tests: a throwaway Ceph cluster with its gateway (../shared/services)
+  ceph-mon ceph-osd ceph-mgr radosgw ceph-common
   # .zip archives given to dcmfs ingest
   libzip-dev
 )

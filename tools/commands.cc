@@ -122,7 +122,7 @@ int Ingest(const IngestArgs& args) {
   if (!catalog.ok()) return Fail(catalog.status().WithContext("opening the catalog"));
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  Result<std::unique_ptr<BlobStore>> blobs = OpenArchiveBlobStore(layout, blob_options);
   if (!blobs.ok()) return Fail(blobs.status().WithContext("opening the blob store"));
   Quarantine quarantine(layout.quarantine());
 

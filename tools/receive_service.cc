@@ -91,7 +91,7 @@ Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string&
   parts->catalog = std::move(*catalog);
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  ASSIGN_OR_RETURN(parts->blobs, BlobStore::OpenLocal(blob_options));
+  ASSIGN_OR_RETURN(parts->blobs, OpenArchiveBlobStore(layout, blob_options));
   RETURN_IF_ERROR(parts->blobs->CleanupTemporaries());
   CleanTemp(layout);
   parts->receiver = std::make_unique<Receiver>(*parts->catalog, *parts->blobs, layout.quarantine());

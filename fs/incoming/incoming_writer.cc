@@ -50,7 +50,7 @@ Status IncomingWriter::OpenOwnLocked() {
   own->catalog = std::move(catalog).value();
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  ASSIGN_OR_RETURN(own->blobs, BlobStore::OpenLocal(blob_options));
+  ASSIGN_OR_RETURN(own->blobs, OpenArchiveBlobStore(layout, blob_options));
   std::error_code ec;
   std::filesystem::create_directories(layout.quarantine(), ec);
   own->receiver = std::make_unique<Receiver>(*own->catalog, *own->blobs, layout.quarantine());

@@ -1,0 +1,24 @@
+// OpenArchiveBlobStore (index/blob_store.h): store.conf picks the backend.
+#include "index/blob_store.h"
+#include "index/s3/s3_object_store.h"
+#include "index/store_config.h"
+
+namespace dcmfs {
+
+Result<std::unique_ptr<BlobStore>> OpenArchiveBlobStore(const ArchiveLayout& layout,
+                                                        const LocalBlobStoreOptions& options) {
+  ASSIGN_OR_RETURN(StoreConfig config, LoadStoreConfig(layout));
+  if (config.backend == StoreConfig::Backend::kLocal) {
+    LocalBlobStoreOptions local = options;
+    if (local.dir.empty()) local.dir = layout.blobs();
+    return BlobStore::OpenLocal(local);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, OpenS3ObjectStore(config.s3));
+  ObjectBlobStoreOptions object;
+  object.tmp_dir = layout.tmp();
+  object.frame_cache_bytes = options.frame_cache_bytes;
+  object.compression_level = options.compression_level;
+  return BlobStore::OpenObject(std::shared_ptr<ObjectStore>(std::move(store)), object);
+}
+
+}  // namespace dcmfs
