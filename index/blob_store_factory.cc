@@ -1,5 +1,6 @@
 // OpenArchiveBlobStore (index/blob_store.h): store.conf picks the backend.
 #include "index/blob_store.h"
+#include "index/object_store_dir.h"
 #include "index/s3/s3_object_store.h"
 #include "index/store_config.h"
 
@@ -13,7 +14,12 @@ Result<std::unique_ptr<BlobStore>> OpenArchiveBlobStore(const ArchiveLayout& lay
     if (local.dir.empty()) local.dir = layout.blobs();
     return BlobStore::OpenLocal(local);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, OpenS3ObjectStore(config.s3));
+  std::unique_ptr<ObjectStore> store;
+  if (config.backend == StoreConfig::Backend::kDirectory) {
+    ASSIGN_OR_RETURN(store, OpenDirectoryObjectStore(config.directory));
+  } else {
+    ASSIGN_OR_RETURN(store, OpenS3ObjectStore(config.s3));
+  }
   ObjectBlobStoreOptions object;
   object.tmp_dir = layout.tmp();
   object.frame_cache_bytes = options.frame_cache_bytes;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "base/log.h"
+
 #include "index/catalog.h"
 #include "index/internal/add_instance.h"
 #include "index/internal/codec.h"
@@ -28,6 +30,11 @@ class RocksCatalog final : public Catalog {
   // Writer with a shared index log: publishes from now on (index/index_log.h).
   void StartPublishing(const IndexLogOptions& options) {
     publisher_ = std::make_unique<internal::LogPublisher>(*db_, options, db_->path() + ".publish");
+    // Resume (and publish what a killed writer left) before this writer
+    // adds anything, so the store's end is compared with this database's
+    // own; a store that is away now is retried by the thread.
+    Status first = publisher_->PublishNow();
+    if (!first.ok()) DCMFS_LOG(Warning) << "index log: " << first.ToString() << " (retrying)";
     publisher_->Start();
   }
   Db* db() const { return db_.get(); }

@@ -95,8 +95,17 @@ Result<StoreConfig> LoadStoreConfig(const ArchiveLayout& layout) {
   ASSIGN_OR_RETURN(auto kv, ReadKeyValues(path));
   const std::string backend = kv.count("backend") ? kv["backend"] : "local";
   if (backend == "local") return config;
+  if (backend == "directory") {
+    config.backend = StoreConfig::Backend::kDirectory;
+    config.directory = kv["directory"];
+    if (config.directory.empty() || config.directory.front() != '/') {
+      return Status::InvalidArgument(path + ": backend directory needs an absolute directory");
+    }
+    return config;
+  }
   if (backend != "s3") {
-    return Status::InvalidArgument(path + ": backend must be local or s3, not '" + backend + "'");
+    return Status::InvalidArgument(path + ": backend must be local, s3 or directory, not '" +
+                                   backend + "'");
   }
   config.backend = StoreConfig::Backend::kS3;
   S3Settings& s3 = config.s3;
@@ -124,6 +133,8 @@ Status SaveStoreConfig(const ArchiveLayout& layout, const StoreConfig& config) {
   out << "# dcmfs: where this archive keeps its blobs (docs/semantics.md). No secrets here.\n";
   if (config.backend == StoreConfig::Backend::kLocal) {
     out << "backend = local\n";
+  } else if (config.backend == StoreConfig::Backend::kDirectory) {
+    out << "backend = directory\ndirectory = " << config.directory << "\n";
   } else {
     const S3Settings& s = config.s3;
     out << "backend = s3\nendpoint = " << s.endpoint << "\nbucket = " << s.bucket

@@ -32,8 +32,11 @@ struct S3Settings {
 };
 
 struct StoreConfig {
-  enum class Backend { kLocal, kS3 } backend = Backend::kLocal;
+  // kDirectory: `backend = directory`, `directory = PATH`: an ObjectStore in
+  // a folder (index/object_store_dir.h), e.g. on a shared filesystem.
+  enum class Backend { kLocal, kS3, kDirectory } backend = Backend::kLocal;
   S3Settings s3;
+  std::string directory;
 };
 
 // ARCHIVE/store.conf.
