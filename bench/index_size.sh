@@ -44,6 +44,8 @@ for cf in $cfs; do ldb --db="$idx" --column_family="$cf" compact >/dev/null 2>&1
 sst_compacted=$(bytes "$idx" -maxdepth 1 -name '*.sst')
 log=$(bytes "$WORK/bucket/index/log")
 objects=$(find "$WORK/bucket/index/log" -type f | wc -l)
+# What compressing the log objects would save (zstd -3, as blobs use).
+log_zstd=$(find "$WORK/bucket/index/log" -type f -exec zstd -3 -q -c {} \; | wc -c)
 t_attach_log=$(seconds "$DCMFS" attach "$WORK/replica-log" --store-dir "$WORK/bucket")
 # A full checkpoint: `dcmfs reindex` starts a new history with one, which is
 # what a reader downloads when it attaches to an established archive.
@@ -59,6 +61,7 @@ echo "RocksDB tables, as left:   $sst B = $(per "$sst" "$n") B/instance = $(per_
 echo "RocksDB tables, compacted: $sst_compacted B = $(per "$sst_compacted" "$n") B/instance = $(per_million "$sst_compacted" "$n") GiB per million"
 echo "writer WAL kept for the log: $wal B"
 echo "index log:                 $log B in $objects objects = $(per "$log" "$n") B/instance = $(per_million "$log" "$n") GiB per million"
+echo "index log if zstd -3'd:    $log_zstd B = $(per "$log_zstd" "$n") B/instance"
 echo "full checkpoint (reindex): $checkpoint B = $(per "$checkpoint" "$n") B/instance = $(per_million "$checkpoint" "$n") GiB per million"
 echo "replica tables after attach: $replica_tables B"
 printf 'ingest, log published:     %.2f s = %.0f instances/s\n' "$t_pub" "$(echo "$n / $t_pub" | bc -l)"

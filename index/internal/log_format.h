@@ -58,10 +58,11 @@ struct LogRecord {
   uint64_t last() const { return seq + count - 1; }
 };
 
-// A log object: magic, the writer's column family ids and names (a batch
-// names families by id, and ids differ between databases), the records, and
-// a SHA-256 of all that (an object cut or altered is refused, never half
-// applied).
+// A log object: the magic "DCMFSLG2", then zstd (seekable format, as blobs)
+// of the body — the writer's column family ids and names (a batch names
+// families by id, and ids differ between databases) and the records — then
+// a SHA-256 of everything before it (an object cut or altered is refused,
+// never half applied). Little-endian fixed-width integers throughout.
 struct LogObject {
   std::map<uint32_t, std::string> families;
   std::vector<LogRecord> records;

@@ -175,8 +175,13 @@ Status LogPublisher::PublishLocked() {
     RETURN_IF_ERROR(PutLogObjectLocked(EncodeLogObject(object), object.records.front().seq,
                                        object.records.back().last()));
   }
-  // The iterator ends quietly at the WAL's end; an error here is a read error.
-  if (!it->status().ok()) return FromRocks(it->status(), "index log: reading the WAL");
+  // The iterator ends quietly at the WAL's end, or with TryAgain where it met
+  // a batch still being written ("create a new iterator to fetch the new
+  // tail"): what it returned so far is published, the rest goes next time.
+  // Anything else is a read error.
+  if (!it->status().ok() && !it->status().IsTryAgain()) {
+    return FromRocks(it->status(), "index log: reading the WAL");
+  }
   if (bytes_since_checkpoint_ >= options_.checkpoint_every_bytes) return CheckpointLocked(false);
   return Status::Ok();
 }

@@ -92,5 +92,20 @@ TEST_F(StoreConfigTest, MalformedFilesNameTheFileAndLine) {
   EXPECT_NE(LoadStoreConfig(layout_).status().message().find("S3_ACCESS_KEY"), std::string::npos);
 }
 
+TEST_F(StoreConfigTest, DirectoryBackendRoundTripsAndWantsAnAbsolutePath) {
+  StoreConfig c;
+  c.backend = StoreConfig::Backend::kDirectory;
+  c.directory = "/srv/shared/archive-store";
+  ASSERT_TRUE(SaveStoreConfig(layout_, c).ok());
+  auto back = LoadStoreConfig(layout_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->backend, StoreConfig::Backend::kDirectory);
+  EXPECT_EQ(back->directory, "/srv/shared/archive-store");
+  testing::WriteFileOrDie(StoreConfigPath(layout_), "backend = directory\ndirectory = rel/x\n");
+  auto relative = LoadStoreConfig(layout_);
+  EXPECT_EQ(relative.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(relative.status().message().find("store.conf"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dcmfs
