@@ -118,10 +118,15 @@ Status Download(const ObjectStore& store, const internal::CheckpointFile& f,
   Status s;
   while (s.ok() && offset < f.size) {
     Result<size_t> n = store.GetRange(f.key, offset, buf);
-    if (!n.ok()) s = n.status();
-    else if (*n == 0) s = Status::Corruption(store.Describe(f.key) + ": shorter than its FILES entry");
-    else if (::write(fd, buf.data(), *n) != static_cast<ssize_t>(*n)) s = Status::FromErrno("write " + path, errno);
-    else offset += *n;
+    if (!n.ok()) {
+      s = n.status();
+    } else if (*n == 0) {
+      s = Status::Corruption(store.Describe(f.key) + ": shorter than its FILES entry");
+    } else if (::write(fd, buf.data(), *n) != static_cast<ssize_t>(*n)) {
+      s = Status::FromErrno("write " + path, errno);
+    } else {
+      offset += *n;
+    }
   }
   if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno("fsync " + path, errno);
   ::close(fd);
@@ -287,7 +292,8 @@ class ReplicaCatalog final : public Catalog {
     const std::string value = EncodePosition(next);
     RETURN_IF_ERROR(FromRocks(out.Put(db.cf(internal::kCfDefault), kPositionKey, value),
                               "index replica batch"));
-    RETURN_IF_ERROR(FromRocks(db.db()->Write(rocksdb::WriteOptions(), &out), "index replica write"));
+    RETURN_IF_ERROR(
+        FromRocks(db.db()->Write(rocksdb::WriteOptions(), &out), "index replica write"));
     pos_ = std::move(next);
     ++objects_applied_;
     return Status::Ok();

@@ -38,7 +38,9 @@ Status WriteLocal(const std::string& path, const std::string& bytes) {
   }
   if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno("fsync " + tmp, errno);
   ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno("rename " + tmp, errno);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = Status::FromErrno("rename " + tmp, errno);
+  }
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
 }

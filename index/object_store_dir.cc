@@ -91,7 +91,8 @@ class DirectoryObjectStore final : public ObjectStore {
     ASSIGN_OR_RETURN(std::optional<uint64_t> size, Head(key));
     if (!size) return Status::NotFound(Describe(key) + ": no such object");
     std::string out(*size, '\0');
-    ASSIGN_OR_RETURN(size_t n, GetRange(key, 0, {reinterpret_cast<uint8_t*>(out.data()), out.size()}));
+    ASSIGN_OR_RETURN(size_t n,
+                     GetRange(key, 0, {reinterpret_cast<uint8_t*>(out.data()), out.size()}));
     out.resize(n);  // a concurrent overwrite may have shortened it; the rename keeps each whole
     return out;
   }

@@ -34,7 +34,8 @@ Status CollectLogGarbage(ObjectStore& store, const std::string& prefix,
   const std::string previous_dir = *std::prev(cp_dirs.end(), 2);
   const std::string previous_key = previous_dir + "CHECKPOINT";
   ASSIGN_OR_RETURN(std::string previous_bytes, store.Get(previous_key));
-  ASSIGN_OR_RETURN(LatestRecord previous, DecodeLatest(previous_bytes, store.Describe(previous_key)));
+  ASSIGN_OR_RETURN(LatestRecord previous,
+                   DecodeLatest(previous_bytes, store.Describe(previous_key)));
 
   // Tables either kept checkpoint names.
   std::set<std::string> keep_tables;

@@ -208,7 +208,8 @@ Status LogPublisher::CheckpointLocked(bool skip_log) {
   uint64_t seq = 0;
   // log_size_for_flush 0: memtables are flushed, so the checkpoint is tables
   // (shared between checkpoints) rather than a long WAL to upload.
-  RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(dir, 0, &seq), "index log: checkpoint " + dir));
+  RETURN_IF_ERROR(
+      FromRocks(checkpoint->CreateCheckpoint(dir, 0, &seq), "index log: checkpoint " + dir));
   Status s = UploadCheckpointLocked(dir, seq, skip_log);
   stdfs::remove_all(dir, ec);
   return s;

@@ -247,7 +247,8 @@ TEST_F(IndexLogTest, NewReaderLoadsTheNewestCheckpointAndOnlyTheLogAfterIt) {
   // The reader that followed all along never needed more than its first checkpoint.
   EXPECT_EQ(GetReplicaPosition(*early)->checkpoints_loaded, 1u);
   EXPECT_EQ(GetReplicaPosition(*late)->checkpoints_loaded, 1u);
-  EXPECT_LT(GetReplicaPosition(*late)->objects_applied, GetReplicaPosition(*early)->objects_applied);
+  EXPECT_LT(GetReplicaPosition(*late)->objects_applied,
+            GetReplicaPosition(*early)->objects_applied);
   // One that fell behind the removed log finds the gap and loads the newest checkpoint.
   ASSERT_TRUE(stale->CatchUp().ok());
   EXPECT_EQ(Snapshot(*stale), Snapshot(*writer));
@@ -347,7 +348,8 @@ TEST_F(IndexLogTest, ACorruptLogObjectIsRefusedByNameAndNothingOfItApplied) {
                }).ok());
   std::string bytes = *store_->Get(newest);
   bytes[bytes.size() / 2] ^= 0x40;
-  ASSERT_TRUE(store_->Put(newest, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}).ok());
+  ASSERT_TRUE(
+      store_->Put(newest, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}).ok());
   Status s = reader->CatchUp();
   EXPECT_EQ(s.code(), StatusCode::kCorruption);
   EXPECT_NE(s.message().find(newest), std::string::npos) << s.message();
