@@ -4,7 +4,7 @@
 // to a range of the object.
 //
 // Reads: the seek table is fetched once per blob (a HEAD for the object's
-// size, then a ranged GET of the tail) and kept in an LRU of tables; a
+// size, then a ranged GET of the last 512 bytes) and kept in an LRU of tables; a
 // ReadAt then fetches, with one ranged GET per run of consecutive missing
 // frames, only the frames that cover it. Decompressed frames are shared by
 // all readers in an LRU bounded by frame_cache_bytes: the local cache that
@@ -38,7 +38,10 @@
 namespace dcmfs {
 namespace {
 
-constexpr uint64_t kTailGuess = 4096;  // one GET usually holds footer and table
+// The first GET of a blob's tail: footer and table of up to ~60 frames (a
+// 15 MiB original); a longer table costs a second GET. Small, because a
+// series is hundreds of small blobs and each pays it once.
+constexpr uint64_t kTailGuess = 512;
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
