@@ -153,6 +153,12 @@ TEST_F(ReplicaMountTest, ASecondWorkstationKnowingOnlyTheBucketSeesTheSameArchiv
   std::this_thread::sleep_for(std::chrono::seconds(3));  // a few failed polls
   ASSERT_EQ(g_cluster->StartGateway(), "");
   EXPECT_EQ(TreeListing(rmnt.path()), TreeListing(wmnt.path()));
+
+  // Derived files are cached on this workstation, in the replica's own cache.
+  ASSERT_TRUE(rmnt.Unmount()) << rmnt.log();
+  CommandResult cache = Dcmfs("cache-stats " + Q(replica));
+  ASSERT_EQ(cache.exit_code, 0) << cache.output;
+  EXPECT_EQ(cache.output.find("entries:   0\n"), std::string::npos) << cache.output;
 }
 
 }  // namespace
