@@ -11,6 +11,7 @@
 #include "fs/incoming/incoming.h"
 #include "fs/internal/xattrs.h"
 #include "index/archive_layout.h"
+#include "index/archive_replica.h"
 
 namespace dcmfs {
 namespace {
@@ -39,6 +40,13 @@ bool IsFixed(InodeId ino) {
 // The secret keying /anonymized, or "" (view off) when it cannot be had.
 std::string ArchiveSecretOrEmpty(const FilesystemOptions& options) {
   if (!options.anonymized_view) return "";
+  // A replica must use the writer's secret (fetched from the store when its
+  // catalog opened); one of its own would give other pseudonyms.
+  if (IsReplicaArchive(options.archive_root) &&
+      !std::filesystem::exists(ArchiveLayout{options.archive_root}.secret())) {
+    DCMFS_LOG(Warning) << "the store has no archive secret yet: mounting without /anonymized";
+    return "";
+  }
   Result<std::string> secret = LoadOrCreateArchiveSecret(options.archive_root);
   if (secret.ok()) return std::move(secret).value();
   DCMFS_LOG(Warning) << "no archive secret, mounting without /anonymized: "
@@ -55,10 +63,16 @@ AnonTreeOptions AnonOptionsOf(const FilesystemOptions& options) {
   return o;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& options) {
+// A writer's archive: follow its writer as a RocksDB secondary. A replica
+// (docs/semantics.md, "One archive, many mounts"): own the local replica and
+// apply the store's index log on every CatchUp().
+Result<std::unique_ptr<Catalog>> OpenCatalogOf(const FilesystemOptions& options) {
   ArchiveLayout layout{options.archive_root};
+  if (IsReplicaArchive(options.archive_root)) {
+    Result<std::unique_ptr<Catalog>> replica = OpenArchiveReplica(options.archive_root);
+    if (!replica.ok()) return replica.status().WithContext("opening the index replica");
+    return replica;
+  }
   std::error_code ec;
   if (!std::filesystem::is_directory(layout.index(), ec)) {
     return Status::NotFound(options.archive_root +
@@ -69,10 +83,19 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   catalog_options.read_only_follower = true;
   Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
   if (!catalog.ok()) return catalog.status().WithContext("opening the catalog");
+  return catalog;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& options) {
+  ArchiveLayout layout{options.archive_root};
+  Result<std::unique_ptr<Catalog>> catalog = OpenCatalogOf(options);
+  if (!catalog.ok()) return catalog.status();
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
   blob_options.frame_cache_bytes = options.blob_frame_cache_bytes;
-  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  Result<std::unique_ptr<BlobStore>> blobs = OpenArchiveBlobStore(layout, blob_options);
   if (!blobs.ok()) return blobs.status().WithContext("opening the blob store");
 
   std::unique_ptr<DerivedFiles> derived;
@@ -86,7 +109,8 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   auto fs = std::make_unique<Filesystem>(options, std::move(catalog).value(),
                                          std::move(blobs).value(), std::move(derived),
                                          ArchiveSecretOrEmpty(options));
-  if (options.incoming) fs->AttachIncoming();
+  // A replica is written by its poller alone: no /incoming.
+  if (options.incoming && !IsReplicaArchive(options.archive_root)) fs->AttachIncoming();
   return fs;
 }
 

@@ -40,6 +40,13 @@ std::string Filesystem::StatsJson() {
                   {"memory_bytes", d.memory_bytes}};
   std::optional<DerivedCacheStats> persistent = derived_->PersistentStats();
   j["derived_cache"] = persistent ? CacheStatsJson(*persistent) : nlohmann::json(nullptr);
+  // What the blob store fetched from remote storage (all zero for a local
+  // archive): the figure the S3 benchmark reads to count bytes per tile/slice.
+  const BlobStoreStats b = blobs_->Stats();
+  j["blob_store"] = {{"requests", b.requests},
+                     {"bytes_fetched", b.bytes_fetched},
+                     {"frame_hits", b.frame_hits},
+                     {"frame_misses", b.frame_misses}};
   j["inodes_known"] = inodes_.size();
   // Whether /anonymized is served (off when the archive secret is unavailable).
   j["anonymized_view"] = anon_ != nullptr;

@@ -2,9 +2,11 @@
 // their SHA-256, compressed (codecs/zstd_seekable.h) so that any byte range
 // can be read back without decompressing the whole file.
 //
-// An interface: a local directory now (ARCHIVE/blobs/ab/<64 hex>.zst), an
-// S3-compatible object store later. Nothing above it assumes a local file.
-// Thread-safe.
+// An interface with two backends: a local directory (ARCHIVE/blobs/ab/<64
+// hex>.zst) and any ObjectStore (index/object_store.h; S3 in index/s3/), keys
+// <prefix>blobs/ab/<64 hex>.zst. ARCHIVE/store.conf (index/store_config.h)
+// says which; OpenArchiveBlobStore reads it. Nothing above it assumes a
+// local file. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,8 @@
 
 #include "base/status.h"
 #include "codecs/sha256.h"
+#include "index/archive_layout.h"
+#include "index/object_store.h"
 
 namespace dcmfs {
 
@@ -36,9 +40,37 @@ struct LocalBlobStoreOptions {
   bool fsync = true;  // tests of crash safety keep it on; benchmarks may compare
 };
 
+struct ObjectBlobStoreOptions {
+  // Local folder for compressed uploads being staged (PutFile streams the
+  // file through the compressor into it, then uploads it).
+  std::string tmp_dir;
+  // Bound on decompressed frames kept in memory: the local cache of fetched
+  // ranges that keeps serving while the store is unreachable.
+  size_t frame_cache_bytes = 64u << 20;
+  size_t table_cache_entries = 4096;  // seek tables (a few KiB each) kept in memory
+  int compression_level = 3;
+  // Upper bound of one frame (original bytes). Frames also start where Pixel
+  // Data and each encapsulated fragment start, so that a tile or a slice maps
+  // to whole frames (docs/semantics.md, "Blobs on S3").
+  uint32_t max_frame_bytes = 256u << 10;
+};
+
+// What a blob store fetched from remote storage (zero for the local one).
+struct BlobStoreStats {
+  uint64_t requests = 0;       // GETs and HEADs issued
+  uint64_t bytes_fetched = 0;  // compressed bytes received
+  uint64_t frame_hits = 0;     // frames served from the memory cache
+  uint64_t frame_misses = 0;
+};
+
 class BlobStore {
  public:
   static Result<std::unique_ptr<BlobStore>> OpenLocal(const LocalBlobStoreOptions& options);
+  // Blobs kept in `store` under blobs/ab/<hex>.zst. Put/PutFile return once
+  // the store acknowledged the object (for S3: 2xx), so a caller that
+  // indexes afterwards never indexes a blob the store does not hold.
+  static Result<std::unique_ptr<BlobStore>> OpenObject(std::shared_ptr<ObjectStore> store,
+                                                       const ObjectBlobStoreOptions& options);
   virtual ~BlobStore() = default;
 
   // Stores `original` under `digest` (the caller computed it) unless present.
@@ -60,6 +92,14 @@ class BlobStore {
   virtual std::string Locate(const Digest& digest) const = 0;
   // Removes leftovers of interrupted writes (temp files). Writer only.
   virtual Status CleanupTemporaries() = 0;
+  virtual BlobStoreStats Stats() const { return {}; }
 };
+
+// The blob store of the archive at `layout`: local (options.dir, normally
+// layout.blobs()) unless ARCHIVE/store.conf names an object store, which is
+// then opened with options' cache bound and level. Errors: those of
+// LoadStoreConfig and of opening the backend.
+Result<std::unique_ptr<BlobStore>> OpenArchiveBlobStore(const ArchiveLayout& layout,
+                                                        const LocalBlobStoreOptions& options);
 
 }  // namespace dcmfs

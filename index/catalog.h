@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "codecs/instance_meta.h"
 #include "codecs/sha256.h"
+#include "index/index_log_options.h"
 #include "index/records.h"
 
 namespace dcmfs {
@@ -28,6 +29,9 @@ struct CatalogOptions {
   // Reader only: where the secondary keeps its own logs (a private temp
   // folder when empty; removed on close).
   std::string secondary_path;
+  // Writer only: publish every change to this object store as the shared
+  // index log (index/index_log.h); no store = a local-only archive.
+  IndexLogOptions publish;
 };
 
 // What AddInstance did.
@@ -88,6 +92,12 @@ class Catalog {
                                         const InstanceMeta& meta) = 0;
   // Makes the writes so far durable (WAL sync). Called at the end of ingest.
   virtual Status Flush() = 0;
+  // Writer with a shared index log (CatalogOptions::publish): puts every
+  // change so far into the store now, the store's error if not (nothing is
+  // lost: the next publication retries). Called at the end of an ingest run;
+  // otherwise the writer publishes every IndexLogOptions::interval, so a
+  // receiver's per-instance Flush() never waits for the store. No-op else.
+  virtual Status Publish() { return Status::Ok(); }
 };
 
 }  // namespace dcmfs

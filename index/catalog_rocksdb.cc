@@ -6,10 +6,13 @@
 #include <memory>
 #include <mutex>
 
+#include "base/log.h"
+
 #include "index/catalog.h"
 #include "index/internal/add_instance.h"
 #include "index/internal/codec.h"
 #include "index/internal/db.h"
+#include "index/internal/log_publisher.h"
 
 namespace dcmfs {
 namespace {
@@ -23,6 +26,18 @@ rocksdb::Slice AsSlice(std::string_view s) { return {s.data(), s.size()}; }
 class RocksCatalog final : public Catalog {
  public:
   explicit RocksCatalog(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  // Writer with a shared index log: publishes from now on (index/index_log.h).
+  void StartPublishing(const IndexLogOptions& options) {
+    publisher_ = std::make_unique<internal::LogPublisher>(*db_, options, db_->path() + ".publish");
+    // Resume (and publish what a killed writer left) before this writer
+    // adds anything, so the store's end is compared with this database's
+    // own; a store that is away now is retried by the thread.
+    Status first = publisher_->PublishNow();
+    if (!first.ok()) DCMFS_LOG(Warning) << "index log: " << first.ToString() << " (retrying)";
+    publisher_->Start();
+  }
+  Db* db() const { return db_.get(); }
 
   Result<DirEntry> Lookup(InodeId parent, std::string_view name) const override {
     const std::string key = internal::DirentKey(parent, name);
@@ -107,6 +122,10 @@ class RocksCatalog final : public Catalog {
     return FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush");
   }
 
+  Status Publish() override {
+    return publisher_ ? publisher_->PublishNow() : Status::Ok();
+  }
+
  private:
   template <typename T>
   Result<T> GetRecord(Cf c, std::string_view key, Result<T> (*decode)(std::string_view),
@@ -129,6 +148,8 @@ class RocksCatalog final : public Catalog {
   }
 
   std::unique_ptr<Db> db_;
+  // Declared after db_: destroyed (and its last publication done) before it.
+  std::unique_ptr<internal::LogPublisher> publisher_;
   std::mutex write_mu_;  // serialises AddInstance's read-modify-write of groups, series, counts
 };
 
@@ -136,7 +157,18 @@ class RocksCatalog final : public Catalog {
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const CatalogOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(options));
-  return std::unique_ptr<Catalog>(std::make_unique<RocksCatalog>(std::move(db)));
+  auto catalog = std::make_unique<RocksCatalog>(std::move(db));
+  if (options.publish.store && !options.read_only_follower) {
+    catalog->StartPublishing(options.publish);
+  }
+  return std::unique_ptr<Catalog>(std::move(catalog));
 }
+
+namespace internal {
+Db* DbOf(Catalog& catalog) {
+  auto* rocks = dynamic_cast<RocksCatalog*>(&catalog);
+  return rocks != nullptr ? rocks->db() : nullptr;
+}
+}  // namespace internal
 
 }  // namespace dcmfs

@@ -342,6 +342,9 @@ Result<IngestReport> IngestRun::Run(const std::vector<std::string>& paths, int t
   for (auto& w : workers) w.join();
   if (!failure_.ok()) return failure_;
   RETURN_IF_ERROR(catalog_.Flush());
+  // The run's changes reach the shared index log before it reports, so every
+  // replica sees them within its poll interval (index/index_log.h).
+  RETURN_IF_ERROR(catalog_.Publish().WithContext("publishing the index log"));
   MaybeReportProgress(true);
   auto by_source = [](const auto& a, const auto& b) { return a.source < b.source; };
   std::sort(report_.quarantined.begin(), report_.quarantined.end(), by_source);

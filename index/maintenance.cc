@@ -23,6 +23,7 @@
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "index/naming.h"
+#include "index/store_config.h"
 
 namespace dcmfs {
 namespace {
@@ -51,14 +52,16 @@ Status SyncDir(const std::string& path) {
   return ok ? Status::Ok() : Status::FromErrno("fsync " + path, err);
 }
 
+// The archive's blobs wherever store.conf says they are (a local folder by default).
 Result<std::unique_ptr<BlobStore>> OpenBlobs(const ArchiveLayout& layout, size_t frame_cache) {
-  if (!stdfs::is_directory(layout.blobs())) {
+  ASSIGN_OR_RETURN(StoreConfig config, LoadStoreConfig(layout));
+  if (config.backend == StoreConfig::Backend::kLocal && !stdfs::is_directory(layout.blobs())) {
     return Status::NotFound("no blob store at " + layout.blobs());
   }
   LocalBlobStoreOptions options;
   options.dir = layout.blobs();
   options.frame_cache_bytes = frame_cache;
-  return BlobStore::OpenLocal(options);
+  return OpenArchiveBlobStore(layout, options);
 }
 
 // Indexes one blob into `catalog`; a problem string when it cannot, "" when done.

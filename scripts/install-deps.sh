@@ -8,6 +8,8 @@ PACKAGES=(
   libfuse3-dev fuse3
   libdcmtk-dev dcmtk
   librocksdb-dev libzstd-dev zstd libssl-dev
+  # ldb/sst_dump: bench/index_size.sh measures the catalog with RocksDB's own tools
+  rocksdb-tools
   libopenjp2-7-dev libturbojpeg0-dev libpng-dev libwebp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
@@ -19,6 +21,8 @@ PACKAGES=(
   dcm2niix python3-nibabel python3-numpy python3-vtk9 admesh
   nginx libvips-tools wrk orthanc python3-pil python3-lxml python3-bottle chromium
   libcurl4-openssl-dev zip unzip
+  # S3 blob store tests: a throwaway Ceph cluster with its gateway (../shared/services)
+  ceph-mon ceph-osd ceph-mgr radosgw ceph-common
   # .zip archives given to dcmfs ingest
   libzip-dev
 )

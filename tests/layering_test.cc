@@ -33,7 +33,7 @@ const std::map<std::string, std::set<std::string>> kAllowedParts = {
 const std::vector<std::pair<std::string, std::string>> kOwners = {
     {"dcmtk/", "codecs"},  {"openssl/", "codecs"}, {"zstd", "codecs"},
     {"openjpeg", "codecs"}, {"turbojpeg", "codecs"}, {"png.h", "codecs"},
-    {"rocksdb/", "index"},  {"fuse", "fs"},
+    {"rocksdb/", "index"},  {"curl/", "index"},    {"fuse", "fs"},
 };
 
 struct Include {

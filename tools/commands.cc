@@ -12,6 +12,8 @@
 #include "codecs/synthetic.h"
 #include "fs/anonymized/secret.h"
 #include "index/archive_layout.h"
+#include "index/archive_replica.h"
+#include "index/index_log.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "index/derived_cache.h"
@@ -92,6 +94,11 @@ void PrintIngestReport(const IngestReport& r) {
 
 int Ingest(const IngestArgs& args) {
   ArchiveLayout layout{args.archive};
+  // Refuses a replica (read-only); on an object store, publishes the index
+  // log and shares the archive secret (docs/semantics.md, "One archive, many mounts").
+  CatalogOptions catalog_options;
+  dcmfs::Status writer = PrepareArchiveWriter(layout.root, &catalog_options);
+  if (!writer.ok()) return Fail(writer.WithContext("ingest"));
   std::error_code ec;
   for (const std::string& dir : {layout.root, layout.blobs(), layout.quarantine()}) {
     std::filesystem::create_directories(dir, ec);
@@ -101,7 +108,10 @@ int Ingest(const IngestArgs& args) {
   // owns the archive, so a mount (perhaps another user's) never has to.
   Result<std::string> secret = LoadOrCreateArchiveSecret(layout.root);
   if (!secret.ok()) return Fail(secret.status().WithContext("the archive secret"));
-  CatalogOptions catalog_options;
+  if (catalog_options.publish.store) {
+    dcmfs::Status shared = ShareArchiveSecret(*catalog_options.publish.store, layout.secret());
+    if (!shared.ok()) return Fail(shared.WithContext("sharing the archive secret"));
+  }
   catalog_options.path = layout.index();
   catalog_options.create_if_missing = true;
   Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
@@ -112,7 +122,7 @@ int Ingest(const IngestArgs& args) {
   if (!catalog.ok()) return Fail(catalog.status().WithContext("opening the catalog"));
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  Result<std::unique_ptr<BlobStore>> blobs = BlobStore::OpenLocal(blob_options);
+  Result<std::unique_ptr<BlobStore>> blobs = OpenArchiveBlobStore(layout, blob_options);
   if (!blobs.ok()) return Fail(blobs.status().WithContext("opening the blob store"));
   Quarantine quarantine(layout.quarantine());
 
@@ -142,8 +152,19 @@ int Mount(const MountOptions& options) {
 }
 
 int Reindex(const std::string& archive) {
+  CatalogOptions publish;
+  dcmfs::Status writer = PrepareArchiveWriter(archive, &publish);
+  if (!writer.ok()) return Fail(writer.WithContext("reindex"));
   Result<ReindexReport> r = dcmfs::Reindex(archive);
   if (!r.ok()) return Fail(r.status().WithContext("reindex"));
+  if (publish.publish.store) {
+    // The rebuilt index is a new database: its first publication is a
+    // checkpoint, which replicas switch to.
+    publish.path = ArchiveLayout{archive}.index();
+    Result<std::unique_ptr<Catalog>> rebuilt = Catalog::Open(publish);
+    dcmfs::Status published = rebuilt.ok() ? (*rebuilt)->Publish() : rebuilt.status();
+    if (!published.ok()) return Fail(published.WithContext("publishing the rebuilt index"));
+  }
   std::cout << "blobs: " << r->blobs << "\ninstances: " << r->instances
             << "\nproblems: " << r->problems.size() << "\n";
   for (const std::string& p : r->problems) std::cout << "  " << p << "\n";

@@ -8,15 +8,19 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/log.h"
+#include "index/archive_replica.h"
 
-#include "tools/commands.h"
+#include "tools/attach.h"
 #include "tools/bagit_export.h"
+#include "tools/commands.h"
 #include "tools/mount_args.h"
 #include "tools/operations.h"
 #include "tools/receive_service.h"
+#include "tools/store_args.h"
 
 namespace dcmfs::tools {
 namespace {
@@ -60,6 +64,18 @@ void AddScpOptions(CLI::App& cmd, ScpOptions& scp, bool port_required) {
                  "seconds without a message before an association is aborted (default 60)");
 }
 
+void AddS3Options(CLI::App& cmd, S3Args& s3) {
+  cmd.add_option("--s3-endpoint", s3.endpoint,
+                 "keep the blobs in this S3-compatible store (http://host:port); written to "
+                 "ARCHIVE/store.conf on first use, not needed afterwards");
+  cmd.add_option("--s3-bucket", s3.bucket, "bucket (created if missing by a writer)");
+  cmd.add_option("--s3-region", s3.region, "SigV4 region (default us-east-1)");
+  cmd.add_option("--s3-prefix", s3.prefix, "key prefix inside the bucket (a folder)");
+  cmd.add_option("--s3-credentials", s3.credentials,
+                 "file (mode 0600) with S3_ACCESS_KEY=... and S3_SECRET_KEY=... lines; "
+                 "default: those environment variables");
+}
+
 // `archive_only`: a first, silent pass that only finds the ARCHIVE argument
 // (so that ARCHIVE/dcmfs.conf can be read in the real pass); nothing runs.
 int Run(int argc, char** argv, std::string* archive_only = nullptr) {
@@ -86,6 +102,8 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       ->required();
   ingest_cmd->add_option("--threads", ingest.threads, "worker threads (default: all cores)");
   ingest_cmd->add_flag("!--no-progress", ingest.progress, "no progress line on stderr");
+  S3Args s3;
+  AddS3Options(*ingest_cmd, s3);
 
   MountOptions mount;
   auto* mount_cmd = app.add_subcommand(
@@ -117,6 +135,12 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
                         "(default 64M)")
       ->transform(CLI::AsSizeValue(false));
 
+  double poll_interval_s = 2.0;
+  mount_cmd->add_option("--poll-interval", poll_interval_s,
+                        "on a replica archive (made by `dcmfs attach`): seconds between polls "
+                        "of the object store's index log (default 2)")
+      ->check(CLI::Range(0.05, 3600.0));
+  AddS3Options(*mount_cmd, s3);
   AccessArgs access;
   AddAccessOptions(*mount_cmd, access);
   ScpOptions mount_scp;
@@ -131,13 +155,28 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       "C-ECHO, in the foreground until SIGINT/SIGTERM. It is the archive's writer meanwhile.");
   scp_cmd->add_option("ARCHIVE", scp_archive, "archive folder")->required();
   AddScpOptions(*scp_cmd, scp, true);
+  AddS3Options(*scp_cmd, s3);
+
+  AttachArgs attach;
+  auto* attach_cmd = app.add_subcommand(
+      "attach",
+      "Make ARCHIVE a read-only replica of an archive kept on an object store: it follows the "
+      "writer's index log in the store; `dcmfs mount` it on as many workstations as you like");
+  attach_cmd->add_option("ARCHIVE", attach.archive, "new folder (must not exist, or be empty)")
+      ->required();
+  attach_cmd->add_option("--store-dir", attach.store_dir,
+                         "the archive's object store as a folder (a shared filesystem), "
+                         "instead of --s3-*");
+  AddS3Options(*attach_cmd, s3);
 
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
   reindex_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  AddS3Options(*reindex_cmd, s3);
   auto* verify_cmd = app.add_subcommand(
       "verify", "Re-hash every blob; exit 1 and list problems by blob and instance");
   verify_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  AddS3Options(*verify_cmd, s3);
   auto* cache_cmd = app.add_subcommand("cache-stats", "Statistics of the derived-file cache");
   cache_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
   auto* status_cmd = app.add_subcommand("status", "Counts of patients, studies, series, instances");
@@ -191,6 +230,7 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   }
   if (archive_only != nullptr) {
     for (const std::string* a : {&ingest.archive, &mount.archive_root, &archive, &scp_archive,
+                                 &attach.archive,
                                  &backup.archive, &bag.archive}) {
       if (!a->empty()) *archive_only = *a;
     }
@@ -199,6 +239,20 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   LogLevel level;
   if (!log_level.empty() && ParseLogLevel(log_level, level)) SetLogLevel(level);
   if (syslog) SetLogToSyslog(true);
+  // --s3-* flags: a writer (ingest, scp) makes the bucket; a reader only records it.
+  for (auto [cmd, dir, writer] : {std::tuple{ingest_cmd, &ingest.archive, true},
+                                  std::tuple{scp_cmd, &scp_archive, true},
+                                  std::tuple{mount_cmd, &mount.archive_root, false},
+                                  std::tuple{reindex_cmd, &archive, false},
+                                  std::tuple{verify_cmd, &archive, false},
+                                  std::tuple{attach_cmd, &attach.archive, false}}) {
+    if (!*cmd) continue;
+    Status configured = ConfigureArchiveStore(*dir, s3, writer);
+    if (!configured.ok()) {
+      std::cerr << "dcmfs: " << configured.ToString() << "\n";
+      return kExitFailure;
+    }
+  }
   if (*ingest_cmd) return Ingest(ingest);
   if (*mount_cmd) {
     mount.fs.uid = getuid();
@@ -209,12 +263,30 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       std::cerr << "dcmfs mount: " << applied.message() << "\n";
       return kExitFailure;
     }
+    // `dcmfs mount NEW_FOLDER --s3-...`: a workstation that knows only the
+    // bucket; its folder becomes a replica, as with `dcmfs attach`.
+    std::error_code exists_ec;
+    if (s3.given() && !std::filesystem::exists(mount.archive_root + "/index", exists_ec) &&
+        !IsReplicaArchive(mount.archive_root)) {
+      Status marked = MarkReplicaArchive(mount.archive_root);
+      if (!marked.ok()) {
+        std::cerr << "dcmfs mount: " << marked.ToString() << "\n";
+        return kExitFailure;
+      }
+    }
+    if (IsReplicaArchive(mount.archive_root)) {
+      // A replica follows the store's index log; nothing is ingested into it.
+      mount.fs.catch_up_interval =
+          std::chrono::milliseconds(static_cast<int64_t>(poll_interval_s * 1000));
+      mount.fs.incoming = false;
+    }
     std::error_code ec;
     mount.start_services =
         MountHook(std::filesystem::absolute(mount.archive_root, ec).lexically_normal(), mount_scp);
     return Mount(mount);
   }
   if (*scp_cmd) return RunScpForeground(scp_archive, scp);
+  if (*attach_cmd) return Attach(attach);
   if (*reindex_cmd) return Reindex(archive);
   if (*verify_cmd) return Verify(archive);
   if (*cache_cmd) return CacheStats(archive);

@@ -13,6 +13,8 @@
 #include "base/log.h"
 #include "fs/anonymized/secret.h"
 #include "index/archive_layout.h"
+#include "index/archive_replica.h"
+#include "index/index_log.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "tools/commands.h"
@@ -69,9 +71,14 @@ Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string&
                                                               const ScpOptions& scp,
                                                               std::function<void()> on_stored) {
   const ArchiveLayout layout{archive};
-  RETURN_IF_ERROR(PrepareArchive(layout));
-  auto parts = std::make_unique<Parts>();
+  // First: refuses a replica, and adopts the store's secret if there is one.
   CatalogOptions catalog_options;
+  RETURN_IF_ERROR(PrepareArchiveWriter(archive, &catalog_options));
+  RETURN_IF_ERROR(PrepareArchive(layout));
+  if (catalog_options.publish.store) {
+    RETURN_IF_ERROR(ShareArchiveSecret(*catalog_options.publish.store, layout.secret()));
+  }
+  auto parts = std::make_unique<Parts>();
   catalog_options.path = layout.index();
   catalog_options.create_if_missing = true;
   Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
@@ -84,7 +91,7 @@ Result<std::unique_ptr<ReceiveService>> ReceiveService::Start(const std::string&
   parts->catalog = std::move(*catalog);
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  ASSIGN_OR_RETURN(parts->blobs, BlobStore::OpenLocal(blob_options));
+  ASSIGN_OR_RETURN(parts->blobs, OpenArchiveBlobStore(layout, blob_options));
   RETURN_IF_ERROR(parts->blobs->CleanupTemporaries());
   CleanTemp(layout);
   parts->receiver = std::make_unique<Receiver>(*parts->catalog, *parts->blobs, layout.quarantine());

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "index/archive_layout.h"
+#include "index/archive_replica.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
 
@@ -42,13 +43,14 @@ Status IncomingWriter::OpenOwnLocked() {
   const ArchiveLayout layout{archive_root_};
   auto own = std::make_unique<Own>();
   CatalogOptions catalog_options;
+  RETURN_IF_ERROR(PrepareArchiveWriter(archive_root_, &catalog_options));
   catalog_options.path = layout.index();
   Result<std::unique_ptr<Catalog>> catalog = Catalog::Open(catalog_options);
   if (!catalog.ok()) return catalog.status();
   own->catalog = std::move(catalog).value();
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
-  ASSIGN_OR_RETURN(own->blobs, BlobStore::OpenLocal(blob_options));
+  ASSIGN_OR_RETURN(own->blobs, OpenArchiveBlobStore(layout, blob_options));
   std::error_code ec;
   std::filesystem::create_directories(layout.quarantine(), ec);
   own->receiver = std::make_unique<Receiver>(*own->catalog, *own->blobs, layout.quarantine());

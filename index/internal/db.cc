@@ -47,6 +47,12 @@ rocksdb::Options MakeOptions(const CatalogOptions& options) {
   o.keep_log_file_num = 3;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.max_open_files = -1;  // required by secondary instances; harmless for the writer
+  // The shared index log (index/index_log.h) reads the writer's WAL with
+  // GetUpdatesSince, so WAL files are archived rather than deleted once
+  // flushed: kept a week or up to 256 MB. A publisher that finds its WAL gone
+  // publishes a checkpoint instead, so these bounds cost time, never data.
+  o.WAL_ttl_seconds = 7 * 24 * 3600;
+  o.WAL_size_limit_MB = 256;
   return o;
 }
 

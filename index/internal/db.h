@@ -46,6 +46,9 @@ class Db {
 
   rocksdb::DB* db() const { return db_; }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+  // Every column family open, ours first (in Cf order), then any other the
+  // database has.
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
   bool follower() const { return follower_; }
   const std::string& path() const { return path_; }
 
@@ -60,5 +63,9 @@ class Db {
   std::string path_;
   std::string owned_secondary_path_;  // removed on close
 };
+
+// The database behind a catalog from Catalog::Open; nullptr for any other
+// Catalog (a replica's wrapper, a test double).
+Db* DbOf(Catalog& catalog);
 
 }  // namespace dcmfs::internal
