@@ -41,7 +41,13 @@ void ConvertRowFrom(const uint8_t* src, size_t n, const VolumePlan& v, const Pla
 // Converts n voxels of one row (monochrome) from the decoded type.
 void Convert(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
              uint8_t* dst) {
-  if (v.samples == 3 || (v.source_type == v.voxel_type && !v.apply_rescale)) {
+  // Integers of one width without rescale convert bit for bit (C++20
+  // integral conversion is modulo 2^N): uint16 stored values written as
+  // int16, the common CT case, are a plain copy.
+  const bool same_width_integers = !v.apply_rescale && v.source_type != SampleType::kFloat32 &&
+                                   v.voxel_type != SampleType::kFloat32 &&
+                                   SampleBytes(v.source_type) == SampleBytes(v.voxel_type);
+  if (v.samples == 3 || same_width_integers || (v.source_type == v.voxel_type && !v.apply_rescale)) {
     std::memcpy(dst, src, n * VoxelBytes(v));
     return;
   }
@@ -74,30 +80,44 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
 
 VolumeReader::~VolumeReader() {
   std::unique_lock lock(mu_);
+  queue_.clear();
   done_.wait(lock, [&] { return prefetching_ == 0; });
 }
 
 void VolumeReader::Prefetch(uint32_t index) const {
   const VolumePlan& v = plan();
-  std::vector<std::pair<uint32_t, uint32_t>> wanted;
+  uint32_t start = 0;
   {
     std::lock_guard lock(mu_);
     for (uint32_t i = index + 1; i < v.slices.size() && i <= index + prefetch_slices_; ++i) {
-      if (prefetching_ + wanted.size() >= prefetch_slices_) break;
+      if (queue_.size() >= prefetch_slices_) break;
       const uint64_t key = uint64_t{v.slices[i].instance} << 32 | v.slices[i].frame;
-      if (frames_.Get(key) || flights_.count(key)) continue;
-      bool dup = false;
-      for (const auto& w : wanted) dup = dup || (w.first == v.slices[i].instance && w.second == v.slices[i].frame);
-      if (!dup) wanted.emplace_back(v.slices[i].instance, v.slices[i].frame);
+      if (frames_.Get(key) || flights_.count(key) ||
+          std::find(queue_.begin(), queue_.end(), key) != queue_.end()) {
+        continue;
+      }
+      queue_.push_back(key);
     }
-    prefetching_ += static_cast<uint32_t>(wanted.size());
+    // Workers drain the queue and exit when it is empty: a sequential read
+    // keeps them (and their scratch buffers) alive from slice to slice
+    // instead of starting a thread per slice; an idle reader holds none.
+    const size_t wanted = std::min<size_t>(queue_.size(), prefetch_slices_);
+    if (wanted > prefetching_) start = static_cast<uint32_t>(wanted - prefetching_);
+    prefetching_ += start;
   }
   // Read-ahead: the next slices decode while the caller copies this one
   // (a cold `cat series.nii` is otherwise one decode at a time).
-  for (const auto& [instance, frame] : wanted) {
-    std::thread([this, instance = instance, frame = frame] {
-      (void)GetFrame(instance, frame);  // errors surface to the reader that needs the slice
-      std::lock_guard lock(mu_);
+  for (uint32_t w = 0; w < start; ++w) {
+    std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!queue_.empty()) {
+        const uint64_t key = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        // Errors surface to the reader that needs the slice.
+        (void)GetFrame(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key));
+        lock.lock();
+      }
       --prefetching_;
       done_.notify_all();
     }).detach();

@@ -25,7 +25,7 @@ Result<ImageHeader> ReadHeader(const BlobStore& blobs, const Digest& digest) {
   const uint64_t size = reader->size();
   std::vector<uint8_t> prefix(std::min(size, kFirstPrefix));
   for (;;) {
-    ASSIGN_OR_RETURN(size_t got, reader->ReadAt(0, prefix));
+    ASSIGN_OR_RETURN(size_t got, reader->ReadOnce(0, prefix));
     if (got != prefix.size()) return Status::DataLoss("blob shorter than its size");
     ASSIGN_OR_RETURN(ImageHeaderOrMore r, ParseImageHeader(prefix, size));
     if (r.header) return std::move(*r.header);
@@ -144,10 +144,11 @@ FrameSource BlobFrameSource(const BlobStore* blobs, std::shared_ptr<const Series
       const ImageHeader h = NativeHeaderOf(s);
       const uint64_t fb = NativeFrameBytes(h);
       ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs->Open(*digest));
+      // Read once, straight into the frame's own buffer, decoded in place.
       std::vector<uint8_t> raw(fb);
-      ASSIGN_OR_RETURN(size_t got, reader->ReadAt(s.pixel_data_offset + frame * fb, raw));
+      ASSIGN_OR_RETURN(size_t got, reader->ReadOnce(s.pixel_data_offset + frame * fb, raw));
       if (got != fb) return Status::DataLoss("volume: pixel data of " + key + " truncated");
-      return DecodeNativeFrame(h, raw);
+      return DecodeNativeFrame(h, std::move(raw));
     }
     ASSIGN_OR_RETURN(std::string bytes, blobs->ReadAll(*digest));
     std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
