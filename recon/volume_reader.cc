@@ -13,6 +13,8 @@
 namespace dcmfs {
 namespace {
 
+constexpr uint64_t kSequentialBytes = 2u << 20;
+
 template <typename In, typename Out>
 void ConvertRow(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
                 uint8_t* dst) {
@@ -84,13 +86,15 @@ VolumeReader::~VolumeReader() {
   done_.wait(lock, [&] { return prefetching_ == 0; });
 }
 
-void VolumeReader::Prefetch(uint32_t index) const {
+void VolumeReader::Prefetch(uint32_t first, uint32_t last, bool sequential) const {
   const VolumePlan& v = plan();
+  const uint64_t end = std::min<uint64_t>(v.slices.size() - 1,
+                                          uint64_t{last} + (sequential ? prefetch_slices_ : 0));
+  const size_t cap = prefetch_slices_ + (last - first);
   uint32_t start = 0;
   {
     std::lock_guard lock(mu_);
-    for (uint32_t i = index + 1; i < v.slices.size() && i <= index + prefetch_slices_; ++i) {
-      if (queue_.size() >= prefetch_slices_) break;
+    for (uint64_t i = uint64_t{first} + 1; i <= end && queue_.size() < cap; ++i) {
       const uint64_t key = uint64_t{v.slices[i].instance} << 32 | v.slices[i].frame;
       if (frames_.Get(key) || flights_.count(key) ||
           std::find(queue_.begin(), queue_.end(), key) != queue_.end()) {
@@ -197,6 +201,27 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
   const VolumePlan& v = plan();
   const uint64_t vb = VoxelBytes(v);
   const uint64_t slice_bytes = NiftiSliceBytes(v);
+  // The other slices this read covers decode on the workers while this
+  // thread does the first. A sequential reader -- one reading from the
+  // start, or whose reads have followed on for more than kSequentialBytes --
+  // also gets the next slices decoded ahead. The kernel cuts every read into
+  // 128 KiB requests (its FUSE read-ahead size), delivered slightly out of
+  // order, so "follows on" allows a window, and one random 1 MiB read is
+  // eight requests in a row: too short a run to count as sequential. Random
+  // reads get no read-ahead: decoding slices nobody asked for only slows them.
+  if (prefetch_slices_ > 0 && done < want) {
+    const uint64_t pos = offset + done - kNiftiHeaderBytes;
+    const uint64_t prev = last_end_.exchange(offset + want);
+    const uint64_t window = 4 * std::max<uint64_t>(slice_bytes, want);
+    const bool follows = offset + window >= prev && offset <= prev + window;
+    if (!follows) run_start_.store(offset);
+    const uint64_t run_start = run_start_.load();
+    const bool sequential =
+        offset == 0 || (offset + want > run_start &&
+                        offset + want - run_start > std::max(kSequentialBytes, 2 * slice_bytes));
+    Prefetch(static_cast<uint32_t>(pos / slice_bytes),
+             static_cast<uint32_t>((pos + (want - done) - 1) / slice_bytes), sequential);
+  }
   // Voxels are whole-byte units; a read may start or end inside a voxel.
   std::vector<uint8_t> scratch;
   while (done < want) {
@@ -205,8 +230,6 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
     const uint64_t in_slice = pos % slice_bytes;
     const uint64_t bytes = std::min<uint64_t>(want - done, slice_bytes - in_slice);
     const uint64_t v0 = in_slice / vb, v1 = (in_slice + bytes + vb - 1) / vb;
-    if (prefetch_slices_ > 0 && in_slice + bytes == slice_bytes) Prefetch(slice);
-    else if (prefetch_slices_ > 0 && in_slice == 0) Prefetch(slice);
     if (in_slice % vb == 0 && bytes % vb == 0) {
       RETURN_IF_ERROR(FillSlice(slice, v0, v1 - v0, out.data() + done));
     } else {
