@@ -149,6 +149,7 @@ TEST(ZstdSeekableTest, FrameIntoAndPrefixGiveTheOriginalBytes) {
     EXPECT_EQ(0, std::memcmp(out.data(), want.data(), out.size()));
     for (size_t n : {size_t{0}, size_t{1}, size_t{65536}, size_t{200001},
                      size_t{f.decompressed_size}}) {
+      if (n > f.decompressed_size) continue;  // the last frame is 5000 bytes
       std::vector<uint8_t> prefix(n);
       Status s = DecompressFramePrefix(frame, prefix);
       ASSERT_TRUE(s.ok()) << n << ": " << s.ToString();
