@@ -46,10 +46,11 @@ void Convert(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSli
   // Integers of one width without rescale convert bit for bit (C++20
   // integral conversion is modulo 2^N): uint16 stored values written as
   // int16, the common CT case, are a plain copy.
+  const bool same_type = v.source_type == v.voxel_type && !v.apply_rescale;
   const bool same_width_integers = !v.apply_rescale && v.source_type != SampleType::kFloat32 &&
                                    v.voxel_type != SampleType::kFloat32 &&
                                    SampleBytes(v.source_type) == SampleBytes(v.voxel_type);
-  if (v.samples == 3 || same_width_integers || (v.source_type == v.voxel_type && !v.apply_rescale)) {
+  if (v.samples == 3 || same_type || same_width_integers) {
     std::memcpy(dst, src, n * VoxelBytes(v));
     return;
   }
