@@ -2,22 +2,27 @@
 """series.nii benchmark: `cat series.nii > /dev/null` from a fresh mount
 (cold: ARCHIVE/cache removed, page cache dropped when root) vs dcm2niix
 converting the same series to an uncompressed .nii, in the same run.
-Series: a synthetic 512x512xN int16 CT (dcmfs synth, uncompressed) and the
-corpus' largest series (dcm_qa_deident, 196 x 256x256) when present.
+Series: a synthetic 512x512xN int16 CT (dcmfs synth, uncompressed), the same
+files in JPEG 2000 lossless (gdcmconv --j2k, OpenJPEG's encoder; dcm2niix
+converts the same J2K files), and the corpus' largest series (dcm_qa_deident,
+196 x 256x256) when present.
 Medians of N repeats, the ratio dcmfs/dcm2niix (< 1.0: dcmfs faster), and
 the daemon's peak RSS (VmHWM). Then random 1 MiB reads at random offsets of
 series.nii from a fresh mount vs the same reads of dcm2niix's file on disk.
+With --big-slices N (N >= 8200 makes a 512x512 int16 volume over 4 GiB): the
+daemon's peak RSS while `cat` reads that volume from a fresh mount.
 """
-import argparse, glob, os, shutil, subprocess, sys, tempfile, time
+import argparse, concurrent.futures, glob, os, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fs_bench import Mount, drop_caches, med, run, timed  # noqa: E402
 import pydicom  # noqa: E402
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
+J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
 
-def largest_native_series(root):
-    """The folder holding the most explicit-LE DICOM files below root."""
+def largest_series(root, syntax=EXPLICIT_LE):
+    """The folder holding the most DICOM files of transfer syntax `syntax` below root."""
     best, best_n = None, 0
     for d, _, files in os.walk(root):
         dcm = [f for f in files if not f.endswith(".txt")]
@@ -26,7 +31,7 @@ def largest_native_series(root):
             ds = pydicom.dcmread(os.path.join(d, dcm[0]), stop_before_pixels=True)
         except Exception:
             continue
-        if str(ds.file_meta.TransferSyntaxUID) != EXPLICIT_LE: continue
+        if str(ds.file_meta.TransferSyntaxUID) != syntax: continue
         best, best_n = d, len(dcm)
     ds = pydicom.dcmread(os.path.join(best, os.listdir(best)[0]), stop_before_pixels=True)
     return best, best_n, ds.StudyInstanceUID, ds.SeriesInstanceUID
@@ -71,8 +76,22 @@ def bench_random_reads(name, dcmfs, archive, mnt, study, series, out):
     print("%-28s random 1 MiB reads: dcmfs %.0f/s cold  file written by dcm2niix %.0f/s  "
           "ratio %.2f  daemon peak RSS %.0f MiB" % (name, ours, theirs, theirs / ours, rss))
 
-def bench_series(name, dcmfs, src, repeats, work):
-    series_dir, nfiles, study, series = largest_native_series(src)
+def j2k_copy(series_dir, dst):
+    """The series' files re-encoded as JPEG 2000 lossless by gdcmconv (GDCM
+    over OpenJPEG), two at a time; checks the first file's transfer syntax."""
+    os.makedirs(dst)
+    names = sorted(os.listdir(series_dir))
+    def one(n):
+        run(["gdcmconv", "--j2k", os.path.join(series_dir, n), os.path.join(dst, n)])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, names))
+    ds = pydicom.dcmread(os.path.join(dst, names[0]), stop_before_pixels=True)
+    if str(ds.file_meta.TransferSyntaxUID) != J2K_LOSSLESS:
+        raise SystemExit("gdcmconv --j2k wrote %s, not J2K lossless" % ds.file_meta.TransferSyntaxUID)
+    return dst
+
+def bench_series(name, dcmfs, src, repeats, work, syntax=EXPLICIT_LE):
+    series_dir, nfiles, study, series = largest_series(src, syntax)
     archive, mnt = os.path.join(work, name + "-archive"), os.path.join(work, name + "-mnt")
     run([dcmfs, "ingest", archive, series_dir])
     ours, theirs, rss, size = [], [], 0.0, 0
@@ -99,11 +118,39 @@ def bench_series(name, dcmfs, src, repeats, work):
                                         med(ours) / med(theirs), rss))
     bench_random_reads(name, dcmfs, archive, mnt, study, series, out)
 
+def bench_big_volume(dcmfs, slices, work):
+    """Peak RSS of the daemon while `cat` reads a 512x512x`slices` int16
+    series.nii from a fresh mount (cold derived cache): memory must be bounded
+    by the reader's caches, not by the volume."""
+    for d in glob.glob(os.path.join(work, "*-archive")) + glob.glob(os.path.join(work, "synth*")):
+        shutil.rmtree(d, ignore_errors=True)
+    src = os.path.join(work, "big")
+    run([dcmfs, "synth", "--rows", "512", "--columns", "512", "--ct-slices", str(slices),
+         "--mr-slices", "2", src])
+    series_dir, nfiles, study, series = largest_series(src)
+    archive, mnt = os.path.join(work, "big-archive"), os.path.join(work, "big-mnt")
+    run([dcmfs, "ingest", archive, series_dir])
+    shutil.rmtree(src)
+    drop_caches()
+    m = Mount(dcmfs, archive, mnt)
+    try:
+        box = {}
+        t = timed(lambda: box.update(n=cat(os.path.join(mnt, "studies", study, series, "series.nii"))))
+        rss = m.peak_rss_mib()
+    finally:
+        m.close()
+    print("%-28s %5d files %8.1f GiB  dcmfs cat %6.1f s (%.0f MiB/s)  daemon peak RSS %.0f MiB "
+          "(goal < 512)" % ("big volume 512x512x%d" % slices, nfiles, box["n"] / 2**30, t,
+                            box["n"] / 2**20 / t, rss))
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dcmfs", default="build/tools/dcmfs")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slices", type=int, default=1000)
+    ap.add_argument("--no-j2k", action="store_true", help="skip the JPEG 2000 lossless series")
+    ap.add_argument("--big-slices", type=int, default=0,
+                    help="also read a 512x512xN volume (N >= 8200: over 4 GiB) for peak RSS")
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "..",
                                                       "shared", "corpus"))
     a = ap.parse_args()
@@ -115,9 +162,16 @@ def main():
         run([a.dcmfs, "synth", "--rows", "512", "--columns", "512", "--ct-slices", str(a.slices),
              "--mr-slices", "2", synth])
         bench_series("synthetic CT 512x512x%d" % a.slices, a.dcmfs, synth, a.repeats, work)
+        if not a.no_j2k:
+            series_dir = largest_series(synth)[0]
+            j2k = j2k_copy(series_dir, os.path.join(work, "synth-j2k"))
+            shutil.rmtree(synth)  # disk: the big-volume part below writes GiBs
+            bench_series("synthetic CT J2K lossless", a.dcmfs, j2k, a.repeats, work, J2K_LOSSLESS)
         deident = os.path.join(a.corpus, "dcm_qa", "dcm_qa_deident", "In")
         if os.path.isdir(deident):
             bench_series("corpus dcm_qa_deident", a.dcmfs, deident, a.repeats, work)
+        if a.big_slices:
+            bench_big_volume(a.dcmfs, a.big_slices, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -113,6 +113,9 @@ Result<ImageHeaderOrMore> ParseImageHeader(std::span<const uint8_t> prefix, uint
 // into pixel_decode.h's layout (bits above BitsStored cleared, signed values
 // sign-extended from HighBit). Monochrome only; Unsupported otherwise.
 Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uint8_t> raw);
+// The same, decoding in place in `raw` (taken over: it becomes the frame's
+// data), which saves a copy of every voxel on the volume read path.
+Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::vector<uint8_t>&& raw);
 // Bytes one stored frame takes in native storage.
 uint64_t NativeFrameBytes(const ImageHeader& h);
 

@@ -3,7 +3,10 @@
 // rather than through PixelDecoder because a volume read touches every
 // frame: reading only the frame's bytes from the blob (not the whole file)
 // and masking them is the fast path that makes series.nii stream.
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "codecs/image_header.h"
 
@@ -12,29 +15,34 @@ namespace {
 
 // PS3.5 8.1.1: only BitsStored bits at HighBit are the value; the bits above
 // may hold garbage (overlays of old 12-bit scanners). Clear them, and
-// sign-extend signed values from the top stored bit.
-template <typename Stored, typename Out>
-void Unpack(const uint8_t* in, size_t n, const ImageHeader& h, Out* out) {
-  const int shift = h.high_bit + 1 - h.bits_stored;
+// sign-extend signed values from the top stored bit. In place (the output
+// type has the stored type's width), branch-free so the loop vectorizes:
+// this runs over every voxel of a volume read.
+template <typename Stored>
+void UnpackInPlace(uint8_t* data, size_t n, const ImageHeader& h, bool sign) {
+  using Signed = std::make_signed_t<Stored>;
+  constexpr int kWidth = sizeof(Stored) * 8;
+  const int shift = std::max(0, h.high_bit + 1 - h.bits_stored);
   const int bits = h.bits_stored;
-  const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-  const bool full = shift == 0 && size_t(bits) == sizeof(Stored) * 8;
-  for (size_t i = 0; i < n; ++i) {
-    Stored raw;
-    std::memcpy(&raw, in + i * sizeof(Stored), sizeof(Stored));
-    if (full) {
-      out[i] = static_cast<Out>(raw);
-      continue;
+  if (shift == 0 && bits == kWidth) return;  // every bit is the value
+  Stored* p = reinterpret_cast<Stored*>(data);
+  if (sign) {
+    // Move the top stored bit to the sign bit, then shift back arithmetically.
+    const int up = kWidth - 1 - h.high_bit;
+    const int down = kWidth - bits;
+    for (size_t i = 0; i < n; ++i) {
+      const Signed v = static_cast<Signed>(static_cast<Stored>(p[i] << up));
+      p[i] = static_cast<Stored>(static_cast<Signed>(v >> down));
     }
-    uint64_t v = (static_cast<uint64_t>(raw) >> shift) & mask;
-    if (h.pixel_representation == 1 && (v >> (bits - 1)) & 1) v |= ~mask;
-    out[i] = static_cast<Out>(static_cast<int64_t>(v));
+  } else {
+    const Stored mask = static_cast<Stored>(~Stored{0} >> (kWidth - bits));
+    for (size_t i = 0; i < n; ++i) p[i] = static_cast<Stored>((p[i] >> shift) & mask);
   }
 }
 
 }  // namespace
 
-Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uint8_t> raw) {
+Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::vector<uint8_t>&& raw) {
   if (h.samples_per_pixel != 1) return Status::Unsupported("native fast path: colour image");
   if (raw.size() < NativeFrameBytes(h)) return Status::DataLoss("native frame: truncated");
   if (h.bits_stored == 0 || h.bits_stored > h.bits_allocated || h.high_bit >= h.bits_allocated) {
@@ -51,27 +59,28 @@ Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uin
   switch (h.bits_allocated) {
     case 8:
       f.format.type = sign ? SampleType::kInt8 : SampleType::kUint8;
-      f.data.resize(n);
-      if (sign) Unpack<uint8_t>(raw.data(), n, h, reinterpret_cast<int8_t*>(f.data.data()));
-      else Unpack<uint8_t>(raw.data(), n, h, f.data.data());
+      UnpackInPlace<uint8_t>(raw.data(), n, h, sign);
       break;
     case 16:
       f.format.type = sign ? SampleType::kInt16 : SampleType::kUint16;
-      f.data.resize(n * 2);
-      if (sign) Unpack<uint16_t>(raw.data(), n, h, reinterpret_cast<int16_t*>(f.data.data()));
-      else Unpack<uint16_t>(raw.data(), n, h, reinterpret_cast<uint16_t*>(f.data.data()));
+      UnpackInPlace<uint16_t>(raw.data(), n, h, sign);
       break;
     case 32:
       f.format.type = sign ? SampleType::kInt32 : SampleType::kUint32;
-      f.data.resize(n * 4);
-      if (sign) Unpack<uint32_t>(raw.data(), n, h, reinterpret_cast<int32_t*>(f.data.data()));
-      else Unpack<uint32_t>(raw.data(), n, h, reinterpret_cast<uint32_t*>(f.data.data()));
+      UnpackInPlace<uint32_t>(raw.data(), n, h, sign);
       break;
     default:
       return Status::Unsupported("native fast path: BitsAllocated " +
                                  std::to_string(h.bits_allocated));
   }
+  raw.resize(f.format.frame_bytes());
+  f.data = std::move(raw);
   return f;
+}
+
+Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uint8_t> raw) {
+  if (raw.size() < NativeFrameBytes(h)) return Status::DataLoss("native frame: truncated");
+  return DecodeNativeFrame(h, std::vector<uint8_t>(raw.begin(), raw.begin() + NativeFrameBytes(h)));
 }
 
 }  // namespace dcmfs

@@ -195,7 +195,7 @@ Result<SeekTable> ParseSeekTable(std::span<const uint8_t> table_bytes, uint64_t 
   return table;
 }
 
-Result<std::string> DecompressFrame(std::span<const uint8_t> frame, uint32_t expected_size) {
+Status DecompressFrameInto(std::span<const uint8_t> frame, std::span<uint8_t> out) {
   const size_t frame_len = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
   if (ZSTD_isError(frame_len)) return CorruptionFromZstd("zstd frame", frame_len);
   if (frame_len != frame.size()) {
@@ -203,22 +203,51 @@ Result<std::string> DecompressFrame(std::span<const uint8_t> frame, uint32_t exp
                               " trailing bytes");
   }
   const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != expected_size) {
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != out.size()) {
     return Status::Corruption("zstd frame: content size " + std::to_string(content) +
-                              ", seek table says " + std::to_string(expected_size));
+                              ", seek table says " + std::to_string(out.size()));
   }
-  std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx(ZSTD_createDCtx());
+  // One context per thread: creating one per frame costs more than decoding
+  // a small frame (a volume read decodes thousands).
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx(ZSTD_createDCtx());
   CHECK(dctx != nullptr);
-  // One spare byte so that a frame decoding to more than expected is caught.
-  std::string out(static_cast<size_t>(expected_size) + 1, '\0');
+  // A frame decoding to more than out.size() fails with dstSize_tooSmall.
   const size_t n =
       ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), frame.data(), frame.size());
   if (ZSTD_isError(n)) return CorruptionFromZstd("zstd frame", n);
-  if (n != expected_size) {
+  if (n != out.size()) {
     return Status::Corruption("zstd frame decoded to " + std::to_string(n) + " bytes, expected " +
-                              std::to_string(expected_size));
+                              std::to_string(out.size()));
   }
-  out.resize(n);
+  return Status::Ok();
+}
+
+Status DecompressFramePrefix(std::span<const uint8_t> frame, std::span<uint8_t> out) {
+  thread_local std::unique_ptr<ZSTD_DStream, DStreamDeleter> ds(ZSTD_createDStream());
+  CHECK(ds != nullptr);
+  const size_t reset = ZSTD_DCtx_reset(ds.get(), ZSTD_reset_session_only);
+  if (ZSTD_isError(reset)) return CorruptionFromZstd("zstd frame", reset);
+  // The streaming decoder stops once `out` is full: at most one block
+  // (<= 128 KiB) more than asked is decoded, into its own window.
+  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  while (o.pos < o.size) {
+    const size_t before_in = in.pos, before_out = o.pos;
+    const size_t r = ZSTD_decompressStream(ds.get(), &o, &in);
+    if (ZSTD_isError(r)) return CorruptionFromZstd("zstd frame", r);
+    if (r == 0 || (in.pos == before_in && o.pos == before_out)) break;
+  }
+  if (o.pos != out.size()) {
+    return Status::Corruption("zstd frame holds " + std::to_string(o.pos) + " bytes, wanted " +
+                              std::to_string(out.size()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> DecompressFrame(std::span<const uint8_t> frame, uint32_t expected_size) {
+  std::string out(expected_size, '\0');
+  RETURN_IF_ERROR(DecompressFrameInto(
+      frame, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size())));
   return out;
 }
 

@@ -68,6 +68,16 @@ Result<SeekTable> ParseSeekTable(std::span<const uint8_t> table_bytes, uint64_t 
 
 // Decompresses one frame. Corruption if it does not decode to `expected_size` bytes.
 Result<std::string> DecompressFrame(std::span<const uint8_t> frame, uint32_t expected_size);
+// The same into `out`, which must be exactly the frame's decompressed size
+// (the seek table's); Corruption otherwise. No allocation: the bulk path of
+// volume reads decodes straight into its destination.
+Status DecompressFrameInto(std::span<const uint8_t> frame, std::span<uint8_t> out);
+// The first out.size() bytes of a frame, decoding little more than those
+// (a header prefix of a 1 MiB frame costs a fraction of the whole). The
+// frame's checksum is at its end, so it is NOT verified here: readers that
+// need the integrity check read whole frames. Corruption if the frame is
+// shorter or does not decode.
+Status DecompressFramePrefix(std::span<const uint8_t> frame, std::span<uint8_t> out);
 
 // Decompresses a whole blob held in memory (any zstd stream; skippable frames ignored).
 Result<std::string> DecompressAll(std::span<const uint8_t> blob);

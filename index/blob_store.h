@@ -30,6 +30,13 @@ class BlobReader {
   // Reads up to out.size() bytes at `offset`; returns the count (0 at or past
   // the end). Corruption if the stored frames do not decode.
   virtual Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const = 0;
+  // The same result, for bytes the caller reads once (a header prefix, one
+  // frame of pixel data for a volume): a store may skip its shared cache of
+  // decompressed data and decompress straight into `out`, so a bulk read
+  // neither evicts what small readers keep warm nor pays an extra copy.
+  virtual Result<size_t> ReadOnce(uint64_t offset, std::span<uint8_t> out) const {
+    return ReadAt(offset, out);
+  }
 };
 
 struct LocalBlobStoreOptions {

@@ -154,7 +154,57 @@ class LocalBlobReader final : public BlobReader {
     return copied;
   }
 
+  // Frames already cached are copied; others are decompressed into `out`
+  // when the read covers them whole, else into a per-thread scratch buffer
+  // (reused: no allocation, no page faults) -- only up to the read's end
+  // when it ends inside the frame -- and are not cached.
+  Result<size_t> ReadOnce(uint64_t offset, std::span<uint8_t> out) const override {
+    thread_local std::vector<uint8_t> compressed, scratch;
+    size_t copied = 0;
+    while (copied < out.size() && offset + copied < size()) {
+      const uint64_t pos = offset + copied;
+      const size_t index = table_->FrameAt(pos);
+      if (index >= table_->frames.size()) break;
+      const SeekTable::Frame& f = table_->frames[index];
+      const uint64_t in_frame = pos - f.decompressed_offset;
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(out.size() - copied, f.decompressed_size - in_frame));
+      std::span<uint8_t> dst = out.subspan(copied, n);
+      if (std::shared_ptr<const std::string> hit = Cached(index)) {
+        std::copy_n(hit->data() + in_frame, n, dst.data());
+      } else {
+        compressed.resize(f.compressed_size);
+        RETURN_IF_ERROR(PreadFully(fd_.get(), f.compressed_offset, compressed, name_));
+        const bool whole = in_frame == 0 && n == f.decompressed_size;
+        const bool prefix = in_frame + n < f.decompressed_size;
+        Status s;
+        if (whole) {
+          s = DecompressFrameInto(compressed, dst);
+        } else if (prefix) {
+          // A header read: decode only up to its end (the pixel read that
+          // follows decodes the whole frame and verifies its checksum).
+          scratch.resize(in_frame + n);
+          s = DecompressFramePrefix(compressed, scratch);
+        } else {
+          scratch.resize(f.decompressed_size);
+          s = DecompressFrameInto(compressed, scratch);
+        }
+        if (!s.ok()) return s.WithContext(name_);
+        if (!whole) std::copy_n(scratch.data() + in_frame, n, dst.data());
+      }
+      copied += n;
+    }
+    return copied;
+  }
+
  private:
+  std::shared_ptr<const std::string> Cached(size_t index) const {
+    const std::string key = FrameKey(digest_, index);
+    std::lock_guard<std::mutex> lock(caches_->mu);
+    auto hit = caches_->frames.Get(key);
+    return hit ? *hit : nullptr;
+  }
+
   Result<std::shared_ptr<const std::string>> Frame(size_t index) const {
     const std::string key = FrameKey(digest_, index);
     {

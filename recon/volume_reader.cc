@@ -13,6 +13,8 @@
 namespace dcmfs {
 namespace {
 
+constexpr uint64_t kSequentialBytes = 2u << 20;
+
 template <typename In, typename Out>
 void ConvertRow(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
                 uint8_t* dst) {
@@ -41,7 +43,14 @@ void ConvertRowFrom(const uint8_t* src, size_t n, const VolumePlan& v, const Pla
 // Converts n voxels of one row (monochrome) from the decoded type.
 void Convert(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
              uint8_t* dst) {
-  if (v.samples == 3 || (v.source_type == v.voxel_type && !v.apply_rescale)) {
+  // Integers of one width without rescale convert bit for bit (C++20
+  // integral conversion is modulo 2^N): uint16 stored values written as
+  // int16, the common CT case, are a plain copy.
+  const bool same_type = v.source_type == v.voxel_type && !v.apply_rescale;
+  const bool same_width_integers = !v.apply_rescale && v.source_type != SampleType::kFloat32 &&
+                                   v.voxel_type != SampleType::kFloat32 &&
+                                   SampleBytes(v.source_type) == SampleBytes(v.voxel_type);
+  if (v.samples == 3 || same_type || same_width_integers) {
     std::memcpy(dst, src, n * VoxelBytes(v));
     return;
   }
@@ -74,30 +83,46 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
 
 VolumeReader::~VolumeReader() {
   std::unique_lock lock(mu_);
+  queue_.clear();
   done_.wait(lock, [&] { return prefetching_ == 0; });
 }
 
-void VolumeReader::Prefetch(uint32_t index) const {
+void VolumeReader::Prefetch(uint32_t first, uint32_t last, bool sequential) const {
   const VolumePlan& v = plan();
-  std::vector<std::pair<uint32_t, uint32_t>> wanted;
+  const uint64_t end = std::min<uint64_t>(v.slices.size() - 1,
+                                          uint64_t{last} + (sequential ? prefetch_slices_ : 0));
+  const size_t cap = prefetch_slices_ + (last - first);
+  uint32_t start = 0;
   {
     std::lock_guard lock(mu_);
-    for (uint32_t i = index + 1; i < v.slices.size() && i <= index + prefetch_slices_; ++i) {
-      if (prefetching_ + wanted.size() >= prefetch_slices_) break;
+    for (uint64_t i = uint64_t{first} + 1; i <= end && queue_.size() < cap; ++i) {
       const uint64_t key = uint64_t{v.slices[i].instance} << 32 | v.slices[i].frame;
-      if (frames_.Get(key) || flights_.count(key)) continue;
-      bool dup = false;
-      for (const auto& w : wanted) dup = dup || (w.first == v.slices[i].instance && w.second == v.slices[i].frame);
-      if (!dup) wanted.emplace_back(v.slices[i].instance, v.slices[i].frame);
+      if (frames_.Get(key) || flights_.count(key) ||
+          std::find(queue_.begin(), queue_.end(), key) != queue_.end()) {
+        continue;
+      }
+      queue_.push_back(key);
     }
-    prefetching_ += static_cast<uint32_t>(wanted.size());
+    // Workers drain the queue and exit when it is empty: a sequential read
+    // keeps them (and their scratch buffers) alive from slice to slice
+    // instead of starting a thread per slice; an idle reader holds none.
+    const size_t wanted = std::min<size_t>(queue_.size(), prefetch_slices_);
+    if (wanted > prefetching_) start = static_cast<uint32_t>(wanted - prefetching_);
+    prefetching_ += start;
   }
   // Read-ahead: the next slices decode while the caller copies this one
   // (a cold `cat series.nii` is otherwise one decode at a time).
-  for (const auto& [instance, frame] : wanted) {
-    std::thread([this, instance = instance, frame = frame] {
-      (void)GetFrame(instance, frame);  // errors surface to the reader that needs the slice
-      std::lock_guard lock(mu_);
+  for (uint32_t w = 0; w < start; ++w) {
+    std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!queue_.empty()) {
+        const uint64_t key = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        // Errors surface to the reader that needs the slice.
+        (void)GetFrame(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key));
+        lock.lock();
+      }
       --prefetching_;
       done_.notify_all();
     }).detach();
@@ -177,6 +202,27 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
   const VolumePlan& v = plan();
   const uint64_t vb = VoxelBytes(v);
   const uint64_t slice_bytes = NiftiSliceBytes(v);
+  // The other slices this read covers decode on the workers while this
+  // thread does the first. A sequential reader -- one reading from the
+  // start, or whose reads have followed on for more than kSequentialBytes --
+  // also gets the next slices decoded ahead. The kernel cuts every read into
+  // 128 KiB requests (its FUSE read-ahead size), delivered slightly out of
+  // order, so "follows on" allows a window, and one random 1 MiB read is
+  // eight requests in a row: too short a run to count as sequential. Random
+  // reads get no read-ahead: decoding slices nobody asked for only slows them.
+  if (prefetch_slices_ > 0 && done < want) {
+    const uint64_t pos = offset + done - kNiftiHeaderBytes;
+    const uint64_t prev = last_end_.exchange(offset + want);
+    const uint64_t window = 4 * std::max<uint64_t>(slice_bytes, want);
+    const bool follows = offset + window >= prev && offset <= prev + window;
+    if (!follows) run_start_.store(offset);
+    const uint64_t run_start = run_start_.load();
+    const bool sequential =
+        offset == 0 || (offset + want > run_start &&
+                        offset + want - run_start > std::max(kSequentialBytes, 2 * slice_bytes));
+    Prefetch(static_cast<uint32_t>(pos / slice_bytes),
+             static_cast<uint32_t>((pos + (want - done) - 1) / slice_bytes), sequential);
+  }
   // Voxels are whole-byte units; a read may start or end inside a voxel.
   std::vector<uint8_t> scratch;
   while (done < want) {
@@ -185,8 +231,6 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
     const uint64_t in_slice = pos % slice_bytes;
     const uint64_t bytes = std::min<uint64_t>(want - done, slice_bytes - in_slice);
     const uint64_t v0 = in_slice / vb, v1 = (in_slice + bytes + vb - 1) / vb;
-    if (prefetch_slices_ > 0 && in_slice + bytes == slice_bytes) Prefetch(slice);
-    else if (prefetch_slices_ > 0 && in_slice == 0) Prefetch(slice);
     if (in_slice % vb == 0 && bytes % vb == 0) {
       RETURN_IF_ERROR(FillSlice(slice, v0, v1 - v0, out.data() + done));
     } else {

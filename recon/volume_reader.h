@@ -15,7 +15,9 @@
 //   float hu = reader.plan().apply_rescale ? v : v * scl_slope + scl_inter;
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -71,9 +73,10 @@ class VolumeReader {
   Result<Frame> GetFrame(uint32_t instance, uint32_t frame) const;
   // Writes voxels [first, first + count) of slice `index` into out.
   Status FillSlice(uint32_t index, uint64_t first, uint64_t count, uint8_t* out) const;
-  // Starts decoding the slices after `index` that are neither cached nor
-  // being decoded, on detached threads counted in prefetching_.
-  void Prefetch(uint32_t index) const;
+  // Queues slices (first, last] -- and when `sequential` the next
+  // prefetch_slices_ after them -- that are neither cached nor being
+  // decoded, for detached worker threads counted in prefetching_.
+  void Prefetch(uint32_t first, uint32_t last, bool sequential) const;
 
   const std::shared_ptr<const SeriesPlan> plan_;
   const size_t volume_;
@@ -85,7 +88,10 @@ class VolumeReader {
   mutable std::condition_variable done_;
   mutable LruCache<uint64_t, Frame> frames_;                    // GUARDED_BY(mu_)
   mutable std::map<uint64_t, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
-  mutable uint32_t prefetching_ = 0;                              // GUARDED_BY(mu_)
+  mutable std::deque<uint64_t> queue_;     // GUARDED_BY(mu_); frames to read ahead
+  mutable uint32_t prefetching_ = 0;       // GUARDED_BY(mu_); read-ahead workers running
+  mutable std::atomic<uint64_t> last_end_{0};  // where the latest ReadAt ended (file offset)
+  mutable std::atomic<uint64_t> run_start_{0};  // where the current run of following reads began
 };
 
 }  // namespace dcmfs

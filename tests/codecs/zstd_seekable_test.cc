@@ -4,8 +4,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "tests/support/temp_dir.h"
 
@@ -127,6 +129,38 @@ TEST(ZstdSeekableTest, FrameAt) {
 
   SeekTable empty;
   EXPECT_EQ(empty.FrameAt(0), 0u);
+}
+
+// The in-place and prefix decoders (the blob store's bulk and header reads)
+// return the original bytes; wrong sizes are Corruption, never a short read.
+TEST(ZstdSeekableTest, FrameIntoAndPrefixGiveTheOriginalBytes) {
+  const std::string data = TestData(kSeekableFrameSize + 5000, 13);
+  const std::string blob = CompressSeekable(AsBytes(data));
+  auto bytes = AsBytes(blob);
+  auto len = SeekTableLength(bytes.last(kSeekFooterSize), bytes.size());
+  ASSERT_TRUE(len.ok());
+  auto table = ParseSeekTable(bytes.last(*len), bytes.size());
+  ASSERT_TRUE(table.ok());
+  for (const auto& f : table->frames) {
+    const auto frame = bytes.subspan(f.compressed_offset, f.compressed_size);
+    const std::string want = data.substr(f.decompressed_offset, f.decompressed_size);
+    std::vector<uint8_t> out(f.decompressed_size);
+    ASSERT_TRUE(DecompressFrameInto(frame, out).ok());
+    EXPECT_EQ(0, std::memcmp(out.data(), want.data(), out.size()));
+    for (size_t n : {size_t{0}, size_t{1}, size_t{65536}, size_t{200001},
+                     size_t{f.decompressed_size}}) {
+      if (n > f.decompressed_size) continue;  // the last frame is 5000 bytes
+      std::vector<uint8_t> prefix(n);
+      Status s = DecompressFramePrefix(frame, prefix);
+      ASSERT_TRUE(s.ok()) << n << ": " << s.ToString();
+      EXPECT_EQ(0, std::memcmp(prefix.data(), want.data(), n)) << n;
+    }
+    std::vector<uint8_t> too_long(f.decompressed_size + 1);
+    EXPECT_EQ(DecompressFramePrefix(frame, too_long).code(), StatusCode::kCorruption);
+    EXPECT_EQ(DecompressFrameInto(frame, too_long).code(), StatusCode::kCorruption);
+    std::vector<uint8_t> too_short(f.decompressed_size - 1);
+    EXPECT_EQ(DecompressFrameInto(frame, too_short).code(), StatusCode::kCorruption);
+  }
 }
 
 TEST(ZstdSeekableTest, FlippedBytesAreCorruptionNeverWrongData) {

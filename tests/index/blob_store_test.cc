@@ -107,17 +107,24 @@ TEST(BlobStoreTest, RandomOffsetReadsAcrossFrameBoundaries) {
       {data.size() - 3, 100},                     // short read at the end
       {data.size(), 10},                          // at the end
       {data.size() + 100, 10},                    // past the end
+      {kSeekableFrameSize, kSeekableFrameSize},   // exactly frame 1 (ReadOnce: in place)
+      {0, 2 * kSeekableFrameSize + 10},           // two whole frames and a piece
   };
   std::mt19937_64 rng(3);
   for (int i = 0; i < 200; ++i) reads.push_back({rng() % data.size(), 1 + rng() % 300000});
-  for (const auto& [offset, len] : reads) {
-    std::vector<uint8_t> out(len);
-    auto n = (*reader)->ReadAt(offset, out);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    const size_t expected = offset >= data.size() ? 0 : std::min<size_t>(len, data.size() - offset);
-    ASSERT_EQ(*n, expected) << offset;
-    ASSERT_EQ(0, std::memcmp(out.data(), data.data() + std::min<size_t>(offset, data.size()), *n))
-        << "offset " << offset;
+  // ReadOnce (uncached, decompressed in place or via scratch) must return
+  // the same bytes as ReadAt, whether or not ReadAt cached the frame before.
+  for (const bool once : {false, true, false, true}) {
+    for (const auto& [offset, len] : reads) {
+      std::vector<uint8_t> out(len);
+      auto n = once ? (*reader)->ReadOnce(offset, out) : (*reader)->ReadAt(offset, out);
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      const size_t expected =
+          offset >= data.size() ? 0 : std::min<size_t>(len, data.size() - offset);
+      ASSERT_EQ(*n, expected) << offset;
+      ASSERT_EQ(0, std::memcmp(out.data(), data.data() + std::min<size_t>(offset, data.size()), *n))
+          << "offset " << offset << (once ? " (ReadOnce)" : " (ReadAt)");
+    }
   }
 }
 
@@ -215,13 +222,18 @@ TEST(BlobStoreTest, FlippedByteIsAnErrorNotACrash) {
     auto all = store->ReadAll(digest);
     EXPECT_TRUE(!all.ok() || Sha256(*all) != digest) << "flip at " << pos;
     if (!reader.ok()) continue;
-    bool bad = false;
-    for (uint64_t off = 0; off < data.size(); off += kSeekableFrameSize / 2) {
-      std::vector<uint8_t> out(kSeekableFrameSize / 2);
-      auto n = (*reader)->ReadAt(off, out);
-      if (!n.ok() || std::memcmp(out.data(), data.data() + off, *n) != 0) bad = true;
+    // Half frames (ReadOnce via scratch) and whole frames (ReadOnce in place).
+    for (const size_t chunk : {size_t{kSeekableFrameSize / 2}, size_t{kSeekableFrameSize}}) {
+      for (const bool once : {false, true}) {
+        bool bad = false;
+        for (uint64_t off = 0; off < data.size(); off += chunk) {
+          std::vector<uint8_t> out(chunk);
+          auto n = once ? (*reader)->ReadOnce(off, out) : (*reader)->ReadAt(off, out);
+          if (!n.ok() || std::memcmp(out.data(), data.data() + off, *n) != 0) bad = true;
+        }
+        EXPECT_TRUE(bad) << "flip at " << pos << " went unnoticed" << (once ? " (ReadOnce)" : "");
+      }
     }
-    EXPECT_TRUE(bad) << "flip at " << pos << " went unnoticed";
   }
 }
 

@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -353,6 +356,55 @@ TEST(VolumeReader, RandomRangesEqualWholeReadAndConcurrentReadersAgree) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// Read-ahead serves sequential readers only: a read from the start decodes
+// the next slices too, while random reads decode exactly the slices they
+// touch (decodes nobody asked for would slow random access down).
+TEST(VolumeReader, ReadAheadForSequentialReadersOnly) {
+  auto specs = Stack({0, 0, 0}, {0, 0, 2}, 40, {1, 0, 0, 0, 1, 0});
+  auto plan = Plan(specs);
+  const uint64_t slice_bytes = 6 * 5 * 2;
+  auto decodes = std::make_shared<std::atomic<int>>(0);
+  FrameSource counting = [decodes, inner = Source()](const std::string& key, uint32_t frame) {
+    ++*decodes;
+    return inner(key, frame);
+  };
+  VolumeReaderOptions options;
+  options.prefetch_slices = 4;
+  {
+    VolumeReader reader(plan, 0, counting, options);
+    std::string buf(kNiftiHeaderBytes + slice_bytes, '\0');
+    ASSERT_TRUE(reader.ReadAt(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()),
+                                                    buf.size())).ok());
+    // The destructor drops queued read-ahead: wait for it first.
+    for (int i = 0; i < 5000 && decodes->load() < 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(decodes->load(), 5);  // slice 0, then 1..4 ahead
+
+  decodes->store(0);
+  std::set<uint32_t> touched;
+  {
+    VolumeReader reader(plan, 0, counting, options);
+    std::mt19937 rng(9);
+    for (int i = 0; i < 30; ++i) {
+      // Far apart (not following on), each across a slice boundary.
+      const uint32_t z = 1 + (i * 13) % 37;
+      const uint64_t off = kNiftiHeaderBytes + z * slice_bytes - 10 - rng() % 20;
+      std::string buf(40, '\0');
+      ASSERT_TRUE(reader.ReadAt(off, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()),
+                                                        buf.size())).ok());
+      for (uint64_t b = off; b < off + buf.size(); ++b) {
+        touched.insert(static_cast<uint32_t>((b - kNiftiHeaderBytes) / slice_bytes));
+      }
+    }
+    // Time for any (wrong) read-ahead to show before the destructor drops it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(decodes->load(), static_cast<int>(touched.size()));
 }
 
 TEST(VolumePlan, SerializeRoundTrip) {
