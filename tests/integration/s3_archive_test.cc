@@ -143,32 +143,38 @@ TEST_F(S3ArchiveTest, MountMatchesSourcesAndTheLocalBackend) {
   EXPECT_EQ(v.exit_code, 0) << v.output;
 }
 
+// Only the synthetic set, under a prefix of its own: reindex fetches every
+// object whole, one after another, and with the corpus this one test took
+// seven minutes (the corpus is read through S3 by the test above).
 TEST_F(S3ArchiveTest, ReindexFromTheBucketAloneGivesTheSameTree) {
+  const std::string writer = dir_->Sub("r-archive");
+  CommandResult in = Dcmfs("ingest --no-progress " + S3Flags("r/") + " " + Q(writer) + " " +
+                           Q(dir_->Sub("synth")));
+  ASSERT_EQ(in.exit_code, 0) << in.output;
   const std::string fresh = dir_->Sub("second-workstation");
   // Only what a second machine knows: the bucket, its prefix and the keys.
-  CommandResult r = Dcmfs("reindex " + S3Flags("a/") + " " + Q(fresh));
+  CommandResult r = Dcmfs("reindex " + S3Flags("r/") + " " + Q(fresh));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("problems: 0"), std::string::npos) << r.output;
   const std::vector<std::string> local_files = FilesBelow(fresh);
   for (const std::string& f : local_files) {
     EXPECT_TRUE(f.find("/blobs/") == std::string::npos) << f;
   }
-  // The reference: the local archive of the same input, reindexed too.
-  // (Reindex visits blobs in digest order, ingest in file order, and in
-  // the corpus some series' instances disagree on the fields a folder is
-  // named after, so only two reindexed archives are comparable name for
-  // name.)
+  // The reference: a local archive of the same input, reindexed too, so
+  // both indexes were made the same way.
   const std::string reference = dir_->Sub("local-reindexed");
-  ASSERT_EQ(Shell("cp -a " + Q(LocalArchive()) + " " + Q(reference)).exit_code, 0);
+  ASSERT_EQ(Dcmfs("ingest --no-progress " + Q(reference) + " " + Q(dir_->Sub("synth"))).exit_code, 0);
   ASSERT_EQ(Dcmfs("reindex " + Q(reference)).exit_code, 0);
-  MountedArchive a(S3Archive(), dir_->Sub("mnt-a"));
+  MountedArchive a(writer, dir_->Sub("mnt-a"));
   ASSERT_TRUE(a.ok()) << a.log();
   MountedArchive b(fresh, dir_->Sub("mnt-b"));
   ASSERT_TRUE(b.ok()) << b.log();
   MountedArchive c(reference, dir_->Sub("mnt-c"));
   ASSERT_TRUE(c.ok()) << c.log();
   // The same tree, inode numbers included (they come from the index).
-  EXPECT_EQ(Diff(Tree(b.path(), true), Tree(c.path(), true)), "");
+  const std::string tree = Tree(b.path(), true);
+  EXPECT_GT(std::count(tree.begin(), tree.end(), '\n'), static_cast<long>(synth_.size()));
+  EXPECT_EQ(Diff(tree, Tree(c.path(), true)), "");
   // Every instance the ingesting archive shows, byte for byte.
   auto hashes = [](const std::string& sums) {
     return Shell("printf '%s' " + Q(sums) + " | cut -c1-64 | LC_ALL=C sort").output;
