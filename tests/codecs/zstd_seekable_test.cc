@@ -153,7 +153,8 @@ TEST(ZstdSeekableTest, FrameIntoAndPrefixGiveTheOriginalBytes) {
       std::vector<uint8_t> prefix(n);
       Status s = DecompressFramePrefix(frame, prefix);
       ASSERT_TRUE(s.ok()) << n << ": " << s.ToString();
-      EXPECT_EQ(0, std::memcmp(prefix.data(), want.data(), n)) << n;
+      // (memcmp of an empty vector's null data() is undefined, even for 0 bytes.)
+      if (n > 0) EXPECT_EQ(0, std::memcmp(prefix.data(), want.data(), n)) << n;
     }
     std::vector<uint8_t> too_long(f.decompressed_size + 1);
     EXPECT_EQ(DecompressFramePrefix(frame, too_long).code(), StatusCode::kCorruption);
