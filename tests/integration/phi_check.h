@@ -20,7 +20,7 @@ inline constexpr const char* kCheckScript = R"PY(
 # Harvests PHI from original DICOM files and scans an anonymized tree for it.
 #   harvest OUT ORIGINALS...   writes OUT (JSON: strings, pixel keys -> UIDs)
 #   scan HARVEST ANON_ROOT     prints one line per finding, then totals
-import hashlib, json, os, subprocess, sys
+import hashlib, json, os, re, subprocess, sys
 import pydicom
 
 PHI_TAGS = ["PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
@@ -121,8 +121,22 @@ def encodings(s):
         except Exception: pass
     return out
 
+# A number is found only where it stands alone: a mapped UID is 2.25 and 39
+# random digits, and a six-digit PatientID turns up inside one of the
+# corpus' thousands of them by chance (it did, in CI). A UID component or a
+# number inside text is still found.
+def needle(s):
+    if not s.isdigit(): return (s, encodings(s), None)
+    e = re.escape(s.encode())
+    return (s, (), re.compile(rb"(?<![0-9])" + e + rb"(?![0-9])"))
+
 def scan_bytes(data, needles):
-    return [s for s, encs in needles if any(e in data for e in encs)]
+    return [s for s, encs, num in needles
+            if (num.search(data) if num else any(e in data for e in encs))]
+
+def found_in_name(s, name):
+    if not s.isdigit(): return s in name
+    return re.search(r"(?<![0-9])" + re.escape(s) + r"(?![0-9])", name) is not None
 
 def check_dicom(path, data, needles, pixels, pairs, counts):
     r = subprocess.run(["dcmdump", "-q", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -203,14 +217,14 @@ def iiif_part(root, p):
 
 def scan(harvest_path, root, all_tiles):
     with open(harvest_path) as f: h = json.load(f)
-    needles = [(s, encodings(s)) for s in h["strings"]]
+    needles = [needle(s) for s in h["strings"]]
     lowered = [s.lower() for s in h["strings"]]
     pairs, counts = {}, {"files": 0, "dcm": 0, "matched": 0, "unmatched": 0, "derived": 0,
                          "iiif": 0}
     for d, dirs, files in os.walk(root):
         rel_dir = os.path.relpath(d, root).lower()
         for s in lowered:
-            if s in rel_dir: print(f"PHI_PATH {d} {s!r}")
+            if found_in_name(s, rel_dir): print(f"PHI_PATH {d} {s!r}")
         for name in files:
             p = os.path.join(d, name)
             tile = iiif_part(root, p)
@@ -226,7 +240,7 @@ def scan(harvest_path, root, all_tiles):
             if os.stat(p).st_size != len(data):
                 print(f"SIZE_MISMATCH {p} stat {os.stat(p).st_size} read {len(data)}")
             for s in lowered:
-                if s in name.lower(): print(f"PHI_PATH {p} {s!r}")
+                if found_in_name(s, name.lower()): print(f"PHI_PATH {p} {s!r}")
             if name.endswith(".dcm"):
                 counts["dcm"] += 1
                 check_dicom(p, data, needles, h["pixels"], pairs, counts)
