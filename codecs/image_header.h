@@ -57,6 +57,7 @@ struct ImageHeader {
   std::optional<int64_t> acquisition_number;
   std::string acquisition_time;  // TM as stored
   std::optional<double> gantry_tilt;  // GantryDetectorTilt (0018,1120), degrees
+  std::optional<int64_t> pixel_padding_value;  // (0028,0120), as stored (US or SS)
 
   // Image pixel module (PS3.3 C.7.6.3).
   uint32_t rows = 0;

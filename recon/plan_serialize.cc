@@ -1,5 +1,6 @@
-// SerializePlan / DeserializePlan: JSON (nlohmann), version 1. Slices are
-// flat arrays of 5 numbers so a 1000-slice plan stays small.
+// SerializePlan / DeserializePlan: JSON (nlohmann), version 2 (2 added the
+// resampled "_Tilt"/"_Eq" volumes). Slices are flat arrays of 5 numbers so
+// a 1000-slice plan stays small.
 #include <nlohmann/json.hpp>
 
 #include "recon/volume_plan.h"
@@ -7,15 +8,49 @@
 namespace dcmfs {
 namespace {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
 using nlohmann::json;
 
-json VolumeToJson(const VolumePlan& v) {
+json SlicesToJson(const std::vector<PlannedSlice>& in) {
   json slices = json::array();
-  for (const PlannedSlice& s : v.slices) {
-    slices.push_back({s.instance, s.frame, s.tile, s.slope, s.intercept});
+  for (const PlannedSlice& s : in) slices.push_back({s.instance, s.frame, s.tile, s.slope, s.intercept});
+  return slices;
+}
+
+std::vector<PlannedSlice> SlicesFromJson(const json& j) {
+  std::vector<PlannedSlice> out;
+  for (const json& s : j) {
+    out.push_back(PlannedSlice{s.at(0).get<uint32_t>(), s.at(1).get<uint32_t>(),
+                               s.at(2).get<uint32_t>(), s.at(3).get<double>(),
+                               s.at(4).get<double>()});
   }
-  return json{{"suffix", v.suffix},
+  return out;
+}
+
+json ResamplingToJson(const Resampling& r) {
+  json steps = json::array();
+  for (const Resampling::Step& s : r.steps) steps.push_back({s.lo, s.hi, s.frac_hi});
+  json j{{"source_rows", r.source_rows}, {"sources", SlicesToJson(r.sources)},
+         {"row_shift", r.row_shift}, {"steps", std::move(steps)}};
+  if (r.padding) j["padding"] = *r.padding;
+  return j;
+}
+
+Resampling ResamplingFromJson(const json& j) {
+  Resampling r;
+  r.source_rows = j.at("source_rows").get<uint32_t>();
+  r.sources = SlicesFromJson(j.at("sources"));
+  r.row_shift = j.at("row_shift").get<std::vector<double>>();
+  for (const json& s : j.at("steps")) {
+    r.steps.push_back({s.at(0).get<uint32_t>(), s.at(1).get<uint32_t>(), s.at(2).get<float>()});
+  }
+  if (j.contains("padding")) r.padding = j.at("padding").get<double>();
+  return r;
+}
+
+json VolumeToJson(const VolumePlan& v) {
+  json slices = SlicesToJson(v.slices);
+  json out{{"suffix", v.suffix},
               {"dims", {v.nx, v.ny, v.nz, v.nt}},
               {"samples", v.samples},
               {"source_type", static_cast<int>(v.source_type)},
@@ -27,6 +62,8 @@ json VolumeToJson(const VolumePlan& v) {
               {"mosaic_cols", v.mosaic_cols},
               {"slices", std::move(slices)},
               {"sidecar", v.sidecar_json}};
+  if (v.resampling) out["resampling"] = ResamplingToJson(*v.resampling);
+  return out;
 }
 
 VolumePlan VolumeFromJson(const json& j) {
@@ -46,12 +83,9 @@ VolumePlan VolumeFromJson(const json& j) {
   v.pixdim = j.at("pixdim").get<std::array<double, 4>>();
   v.affine = j.at("affine").get<std::array<std::array<double, 4>, 3>>();
   v.mosaic_cols = j.at("mosaic_cols").get<uint32_t>();
-  for (const json& s : j.at("slices")) {
-    v.slices.push_back(PlannedSlice{s.at(0).get<uint32_t>(), s.at(1).get<uint32_t>(),
-                                    s.at(2).get<uint32_t>(), s.at(3).get<double>(),
-                                    s.at(4).get<double>()});
-  }
+  v.slices = SlicesFromJson(j.at("slices"));
   v.sidecar_json = j.at("sidecar").get<std::string>();
+  if (j.contains("resampling")) v.resampling = ResamplingFromJson(j.at("resampling"));
   return v;
 }
 
@@ -90,6 +124,20 @@ Result<SeriesPlan> DeserializePlan(std::string_view text) {
     for (const VolumePlan& v : plan.volumes) {
       if (v.slices.size() != uint64_t{v.nz} * v.nt) return Status::Corruption("volume plan: slices");
       for (const PlannedSlice& s : v.slices) {
+        if (s.instance >= plan.keys.size()) return Status::Corruption("volume plan: instance");
+      }
+      if (!v.resampling) continue;
+      const Resampling& r = *v.resampling;
+      if (r.steps.size() != v.nz || v.nt != 1 ||
+          (!r.row_shift.empty() && r.row_shift.size() != r.sources.size())) {
+        return Status::Corruption("volume plan: resampling");
+      }
+      for (const Resampling::Step& s : r.steps) {
+        if (s.lo >= r.sources.size() || s.hi >= r.sources.size()) {
+          return Status::Corruption("volume plan: resampling step");
+        }
+      }
+      for (const PlannedSlice& s : r.sources) {
         if (s.instance >= plan.keys.size()) return Status::Corruption("volume plan: instance");
       }
     }

@@ -16,6 +16,7 @@
 
 #include "recon/internal/candidates.h"
 #include "recon/internal/geometry.h"
+#include "recon/internal/resample.h"
 
 namespace dcmfs {
 namespace {
@@ -200,13 +201,14 @@ void SetGeometry(const std::vector<Candidate>& cands, const std::vector<uint32_t
     if (std::abs(ri::Dot(step, n)) <= kSamePosition) {
       step = ri::Scale(n, c0.thickness > 0 ? c0.thickness : 1.0);
     }
-    // Uneven spacing: dcm2niix keeps the slices as acquired; so do we.
+    // Uneven spacing: dcm2niix keeps the slices as acquired in this
+    // volume; so do we (the resampled copy is recon/internal/resample.h's).
     const Vec3 whole = ri::Sub(cands[order[v.nz - 1]].position, c0.position);
     if (ri::Norm(ri::Sub(ri::Scale(step, v.nz - 1), whole)) > 0.01 * (v.nz - 1)) {
-      notes->push_back("uneven slice spacing: not resampled, the affine uses the first gap");
+      notes->push_back("uneven slice spacing: kept as acquired here, the affine uses the first gap");
     }
     if (ri::Norm(ri::Sub(step, ri::Scale(n, ri::Dot(step, n)))) > 1e-3) {
-      notes->push_back("gantry tilt: slices kept as acquired, the affine is sheared");
+      notes->push_back("gantry tilt: slices kept as acquired here, the affine is sheared");
     }
   }
   const Vec3 ci = ri::Scale(r, c0.column_spacing);
@@ -228,8 +230,19 @@ double RepetitionTimeSeconds(const ImageHeader& h) {
   return 0;
 }
 
-VolumePlan BuildVolume(const std::vector<PlanInput>& inputs, const std::vector<Candidate>& cands,
-                       const Group& g) {
+// PixelPaddingValue as a voxel value: US in implicit VR files whose pixels
+// are signed is the two's complement of the SS value.
+std::optional<double> PaddingOf(const ImageHeader& h) {
+  if (!h.pixel_padding_value) return std::nullopt;
+  int64_t v = *h.pixel_padding_value;
+  if (h.pixel_representation == 1 && h.bits_allocated == 16 && v > 32767) v -= 65536;
+  return static_cast<double>(v);
+}
+
+// The acquired volume of group `g`, then dcm2niix's resampled one (_Tilt,
+// _Eq) where it writes one; suffixes are relative to the group's.
+std::vector<VolumePlan> BuildVolume(const std::vector<PlanInput>& inputs,
+                                    const std::vector<Candidate>& cands, const Group& g) {
   VolumePlan v;
   std::vector<std::string> notes;
   const std::vector<uint32_t> order = OrderSlices(cands, g, v, &notes);
@@ -255,8 +268,19 @@ VolumePlan BuildVolume(const std::vector<PlanInput>& inputs, const std::vector<C
     const std::string& t = inputs[cands[i].instance].header.acquisition_time;
     if (!t.empty() && (earliest.empty() || std::strtod(t.c_str(), nullptr) < std::strtod(earliest.c_str(), nullptr))) earliest = t;
   }
-  v.sidecar_json = ri::SidecarJson(inputs[c0.instance].header, c0, notes, earliest);
-  return v;
+  const ImageHeader& h0 = inputs[c0.instance].header;
+  std::vector<std::string> resampled_notes;
+  std::optional<VolumePlan> resampled = ri::PlanResampled(
+      v, cands, order, ri::ResampleInputs{h0.modality, h0.gantry_tilt, PaddingOf(h0)},
+      &resampled_notes);
+  if (resampled) notes.push_back("a resampled copy is series" + resampled->suffix + ".nii");
+  v.sidecar_json = ri::SidecarJson(h0, c0, notes, earliest);
+  std::vector<VolumePlan> out{std::move(v)};
+  if (resampled) {
+    resampled->sidecar_json = ri::SidecarJson(h0, c0, resampled_notes, earliest);
+    out.push_back(std::move(*resampled));
+  }
+  return out;
 }
 
 // "_i00005": images whose matrix or orientation differs from the series'
@@ -320,10 +344,11 @@ Result<SeriesPlan> PlanVolumes(std::vector<PlanInput> inputs) {
     if (count > best) best = count, main_shape = shape;
   }
   for (const Group& g : groups) {
-    VolumePlan v = BuildVolume(inputs, cands, g);
-    v.suffix = (g.shape == main_shape ? "" : OutlierSuffix(cands, g)) + g.echo_suffix +
-               (g.phase ? "_ph" : "");
-    plan.volumes.push_back(std::move(v));
+    for (VolumePlan& v : BuildVolume(inputs, cands, g)) {
+      v.suffix = (g.shape == main_shape ? "" : OutlierSuffix(cands, g)) + g.echo_suffix +
+                 (g.phase ? "_ph" : "") + v.suffix;
+      plan.volumes.push_back(std::move(v));
+    }
   }
   std::sort(plan.volumes.begin(), plan.volumes.end(),
             [](const VolumePlan& a, const VolumePlan& b) { return a.suffix < b.suffix; });

@@ -16,9 +16,12 @@
 //     correction (the mosaic's IPP is the corner of the whole mosaic);
 //   - uniform RescaleSlope/Intercept: raw integers + scl_slope/scl_inter;
 //     varying: float32 voxels with the rescale applied;
-//   - uneven spacing and gantry tilt are kept as acquired (no resampling);
-//     the affine's slice column is the first slice step (a sheared sform
-//     for tilt), and the sidecar says so.
+//   - uneven spacing and gantry tilt are kept as acquired in the main
+//     volume (the affine's slice column is the first slice step, a sheared
+//     sform for tilt; the sidecar says so); and, as dcm2niix does by
+//     default, a second volume is added that is resampled: "_Tilt_1" (rows
+//     shifted to undo the tilt), "_Eq_1" (slices linearly interpolated to
+//     equal spacing) or "_Tilt_Eq_1" (both); see recon/internal/resample.h.
 //
 // Voxel order of the NIfTI (as dcm2niix writes it): i = DICOM column,
 // j = DICOM row reversed (dcm2niix flips rows), k = slices sorted along the
@@ -28,6 +31,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +58,28 @@ struct PlannedSlice {
   double intercept = 0.0;
 };
 
+// How a resampled volume ("_Tilt"/"_Eq", see above) is computed from the
+// acquired slices; VolumePlan::slices then names, per written slice, the
+// source slice it mostly comes from (for metadata and read-ahead only).
+struct Resampling {
+  uint32_t source_rows = 0;           // rows of a source slice (ny less the tilt padding)
+  std::vector<PlannedSlice> sources;  // the acquired slices, sorted along the normal
+  // Per source slice: written row r reads source row r - row_shift (tilt
+  // correction, linear between the two rows); empty: no tilt correction.
+  std::vector<double> row_shift;
+  // Per written slice: round(lo * (1 - frac_hi) + hi * frac_hi) of the
+  // (tilt-corrected) source slices lo and hi.
+  struct Step {
+    uint32_t lo = 0, hi = 0;
+    float frac_hi = 0;
+  };
+  std::vector<Step> steps;
+  // PixelPaddingValue (0028,0120): rows outside the source take it, and
+  // the tilt interpolates nearest next to it (dcm2niix issue 262). Without
+  // it they take the darkest voxel of the volume.
+  std::optional<double> padding;
+};
+
 struct VolumePlan {
   std::string suffix;  // "" for the main volume, else "_e2", "_ph", "_i00003" ...
   uint32_t nx = 0, ny = 0, nz = 0, nt = 1;  // voxels: columns, rows, slices, volumes
@@ -68,6 +94,7 @@ struct VolumePlan {
   uint32_t mosaic_cols = 0;  // tiles per row; 0: not a mosaic
   std::vector<PlannedSlice> slices;  // nz * nt, z fastest (file order)
   std::string sidecar_json;          // the BIDS sidecar (series.json) text
+  std::optional<Resampling> resampling;  // set for "_Tilt"/"_Eq" volumes
 };
 
 // Where an instance's pixels are, so a frame source can read native frames

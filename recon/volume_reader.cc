@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "recon/internal/resample.h"
 #include "recon/nifti.h"
 
 namespace dcmfs {
@@ -162,15 +163,48 @@ Result<VolumeReader::Frame> VolumeReader::GetFrame(uint32_t instance, uint32_t f
 Status VolumeReader::FillSlice(uint32_t index, uint64_t first, uint64_t count,
                                uint8_t* out) const {
   const VolumePlan& v = plan();
-  const PlannedSlice& s = v.slices[index];
+  if (v.resampling) return FillResampled(index, first, count, out);
+  return FillSource(v.slices[index], v.ny, first, count, out);
+}
+
+Status VolumeReader::FillResampled(uint32_t index, uint64_t first, uint64_t count,
+                                   uint8_t* out) const {
+  const VolumePlan& v = plan();
+  const Resampling& rs = *v.resampling;
+  const uint64_t voxels = uint64_t{v.nx} * rs.source_rows;
+  auto source = [&](uint32_t k) -> Result<std::vector<uint8_t>> {
+    std::vector<uint8_t> bytes(voxels * VoxelBytes(v));
+    RETURN_IF_ERROR(FillSource(rs.sources.at(k), rs.source_rows, 0, voxels, bytes.data()));
+    return bytes;
+  };
+  double fill = 0;
+  if (!rs.row_shift.empty() && !rs.padding) {
+    std::optional<double> darkest;
+    {
+      std::lock_guard lock(mu_);
+      darkest = darkest_;
+    }
+    if (!darkest) {  // computed without mu_ (it decodes); a race computes it twice, alike
+      ASSIGN_OR_RETURN(double d, recon_internal::DarkestVoxel(v, source));
+      std::lock_guard lock(mu_);
+      darkest_ = darkest = d;
+    }
+    fill = *darkest;
+  }
+  return recon_internal::ResampleSlice(v, index, first, count, fill, source, out);
+}
+
+Status VolumeReader::FillSource(const PlannedSlice& s, uint32_t rows, uint64_t first,
+                                uint64_t count, uint8_t* out) const {
+  const VolumePlan& v = plan();
   ASSIGN_OR_RETURN(Frame f, GetFrame(s.instance, s.frame));
   const PixelFormat& fmt = f->format;
   const size_t in_bytes = v.samples == 3 ? 3 : SampleBytes(v.source_type);
   const uint32_t tile_cols = v.mosaic_cols > 0 ? v.mosaic_cols : 1;
   const uint64_t col0 = uint64_t{s.tile % tile_cols} * v.nx;
-  const uint64_t row0 = uint64_t{s.tile / tile_cols} * v.ny;
+  const uint64_t row0 = uint64_t{s.tile / tile_cols} * rows;
   if (fmt.samples != v.samples || (v.samples == 1 && fmt.type != v.source_type) ||
-      fmt.columns < col0 + v.nx || fmt.rows < row0 + v.ny ||
+      fmt.columns < col0 + v.nx || fmt.rows < row0 + rows ||
       f->data.size() < uint64_t{fmt.rows} * fmt.columns * in_bytes) {
     return Status::DataLoss("decoded frame " + std::to_string(s.frame) + " of " +
                             plan_->keys[s.instance] + " does not match the planned volume");
@@ -181,7 +215,7 @@ Status VolumeReader::FillSlice(uint32_t index, uint64_t first, uint64_t count,
   while (voxel < end) {
     const uint64_t y = voxel / v.nx, x = voxel % v.nx;
     const uint64_t n = std::min<uint64_t>(v.nx - x, end - voxel);
-    const uint64_t src_row = row0 + (v.ny - 1 - y);  // rows reversed
+    const uint64_t src_row = row0 + (rows - 1 - y);  // rows reversed
     const uint8_t* src = f->data.data() + (src_row * fmt.columns + col0 + x) * in_bytes;
     Convert(src, n, v, s, out + (voxel - first) * out_bytes);
     voxel += n;

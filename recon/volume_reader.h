@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,6 +74,12 @@ class VolumeReader {
   Result<Frame> GetFrame(uint32_t instance, uint32_t frame) const;
   // Writes voxels [first, first + count) of slice `index` into out.
   Status FillSlice(uint32_t index, uint64_t first, uint64_t count, uint8_t* out) const;
+  // The same for source slice `s` of `rows` rows (the plan's, or a
+  // resampled volume's source).
+  Status FillSource(const PlannedSlice& s, uint32_t rows, uint64_t first, uint64_t count,
+                    uint8_t* out) const;
+  // A slice of a resampled ("_Tilt"/"_Eq") volume (recon/internal/resample.h).
+  Status FillResampled(uint32_t index, uint64_t first, uint64_t count, uint8_t* out) const;
   // Queues slices (first, last] -- and when `sequential` the next
   // prefetch_slices_ after them -- that are neither cached nor being
   // decoded, for detached worker threads counted in prefetching_.
@@ -92,6 +99,7 @@ class VolumeReader {
   mutable uint32_t prefetching_ = 0;       // GUARDED_BY(mu_); read-ahead workers running
   mutable std::atomic<uint64_t> last_end_{0};  // where the latest ReadAt ended (file offset)
   mutable std::atomic<uint64_t> run_start_{0};  // where the current run of following reads began
+  mutable std::optional<double> darkest_;  // GUARDED_BY(mu_); resampled volumes' fill without padding
 };
 
 }  // namespace dcmfs

@@ -137,6 +137,7 @@ void FillIdentification(DcmItem& ds, ImageHeader& h) {
   h.acquisition_number = Integer(ds, DCM_AcquisitionNumber);
   h.acquisition_time = Ascii(ds, DCM_AcquisitionTime);
   h.gantry_tilt = Double(ds, DCM_GantryDetectorTilt);
+  h.pixel_padding_value = Integer(ds, DCM_PixelPaddingValue);
 }
 
 void FillSidecar(DcmItem& ds, ImageHeader& h) {

@@ -217,10 +217,12 @@ TEST(VolumePlan, UnevenSpacingIsSaid) {
   std::vector<SliceSpec> specs = Stack({0, 0, 0}, {0, 0, 3}, 4, {1, 0, 0, 0, 1, 0});
   specs[3].position[2] = 15;  // 0 3 6 15
   auto plan = Plan(specs);
-  ASSERT_EQ(plan->volumes.size(), 1u);
+  // The acquired volume, and dcm2niix's equally spaced copy (resample_test.cc).
+  ASSERT_EQ(plan->volumes.size(), 2u);
   EXPECT_EQ(plan->volumes[0].nz, 4u);
   EXPECT_DOUBLE_EQ(plan->volumes[0].pixdim[2], 3.0);
   EXPECT_NE(plan->volumes[0].sidecar_json.find("uneven slice spacing"), std::string::npos);
+  EXPECT_EQ(plan->volumes[1].suffix, "_Eq_1");
 }
 
 // A SEG's overlapping segments repeat some positions but not others: the

@@ -1,0 +1,270 @@
+// PlanResampled and ResampleSlice: see resample.h for what dcm2niix does
+// and where we differ. Arithmetic that decides voxel values is float, as in
+// dcm2niix, so that interpolated values round the same way.
+#include "recon/internal/resample.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+namespace dcmfs::recon_internal {
+namespace {
+
+constexpr double kSliceTolerance = 0.2;  // mm: dcm2niix's kSliceTolerance for "spacing varies"
+constexpr double kParallel = 1e-4;       // dcm2niix's isSameFloatGE on the stack/normal cosine
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+// Angle (degrees) between the stack (first to last slice) and the slice
+// normal; 0 when they are parallel within dcm2niix's tolerance.
+double StackTiltDegrees(const Vec3& stack, const Vec3& n) {
+  const double len = Norm(stack);
+  if (len <= 0) return 0;
+  const double c = std::abs(Dot(stack, n)) / len;
+  if (c >= 1.0 - kParallel) return 0;
+  return std::acos(c) * 180.0 / M_PI;
+}
+
+bool TiltApplies(const VolumePlan& v) {
+  return v.samples == 1 &&
+         (v.voxel_type == SampleType::kInt16 || v.voxel_type == SampleType::kFloat32);
+}
+
+bool EqApplies(const VolumePlan& v) {
+  return v.samples == 3 || v.voxel_type == SampleType::kInt16 ||
+         v.voxel_type == SampleType::kFloat32 || v.voxel_type == SampleType::kUint8;
+}
+
+// dcm2niix's nii_saveNII3Deq slice placement over distances `mm` from the
+// first slice: written slice s sits at s * spacing, between the source
+// slices that bracket it. Empty when fewer than 3 slices would result.
+std::vector<Resampling::Step> EqualSteps(const std::vector<float>& mm, float* spacing) {
+  const size_t n = mm.size();
+  float mn = mm[1] - mm[0];
+  for (size_t i = 1; i < n; ++i) {
+    const float dx = mm[i] - mm[i - 1];
+    if (dx < mn && std::abs(dx) > 1e-6f) mn = dx;
+  }
+  if (mn <= 0) return {};
+  size_t slices = static_cast<size_t>(std::ceil((mm[n - 1] - 0.5f * (mm[n - 1] - mm[n - 2])) / mn));
+  if (slices > 2 * n) {  // dcm2niix caps the growth at twice the slices
+    slices = 2 * n;
+    mn = mm[n - 1] / static_cast<float>(slices - 1);
+  }
+  if (slices < 3) return {};
+  std::vector<Resampling::Step> steps;
+  for (size_t s = 0; s < slices; ++s) {
+    const float x = static_cast<float>(s) * mn;
+    uint32_t hi = 0;
+    while (hi < n - 1 && mm[hi] < x) ++hi;
+    const uint32_t lo = hi > 0 ? hi - 1 : 0;
+    if (mm[hi] == mm[lo] || x > mm[hi]) {
+      steps.push_back({hi, hi, 0.0f});  // a copy of the upper slice
+    } else {
+      steps.push_back({lo, hi, (x - mm[lo]) / (mm[hi] - mm[lo])});
+    }
+  }
+  *spacing = mn;
+  return steps;
+}
+
+}  // namespace
+
+std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
+                                        const std::vector<Candidate>& cands,
+                                        const std::vector<uint32_t>& order,
+                                        const ResampleInputs& in, std::vector<std::string>* notes) {
+  const uint32_t n = acquired.nz;
+  if (acquired.nt != 1 || n < 3 || order.size() != n || acquired.mosaic_cols != 0) return std::nullopt;
+  const Candidate& c0 = cands[order[0]];
+  if (!c0.has_geometry) return std::nullopt;
+  const Vec3 r{c0.orientation[0], c0.orientation[1], c0.orientation[2]};
+  const Vec3 col{c0.orientation[3], c0.orientation[4], c0.orientation[5]};
+  const Vec3 normal = Normalized(Cross(r, col));
+  const Vec3 stack = Sub(cands[order[n - 1]].position, c0.position);
+  const bool tilt_checked = in.modality == "CT" || in.tag_tilt.value_or(0) > 0;
+  const double tilt = tilt_checked ? StackTiltDegrees(stack, normal) : 0.0;
+  // dcm2niix's intersliceDistance: Euclidean, times cos(tilt) for tilted CT.
+  const double cos_tilt = std::cos(tilt * M_PI / 180.0);
+  std::vector<float> mm(n);
+  bool uneven = false;
+  const double dx = Norm(Sub(cands[order[1]].position, c0.position)) * cos_tilt;
+  for (uint32_t k = 1; k < n; ++k) {
+    mm[k] = static_cast<float>(Norm(Sub(cands[order[k]].position, c0.position)) * cos_tilt);
+    const double gap =
+        Norm(Sub(cands[order[k]].position, cands[order[k - 1]].position)) * cos_tilt;
+    uneven = uneven || std::abs(gap - dx) > kSliceTolerance;
+  }
+  const bool do_tilt = tilt != 0 && TiltApplies(acquired);
+  const bool do_eq = uneven && EqApplies(acquired);
+  if (!do_tilt && !do_eq) return std::nullopt;
+
+  VolumePlan v = acquired;
+  Resampling rs;
+  rs.source_rows = acquired.ny;
+  rs.sources = acquired.slices;
+  rs.padding = in.padding;
+  double origin_rows = 0;  // the written origin moves this many rows back along j
+  if (do_tilt) {
+    // In-plane offset (rows, along DICOM column direction) of each slice's
+    // corner from the first's; shifting rows by its negative stacks the
+    // slices straight. Shifts start at 0 (dcm2niix pads at the far end).
+    std::vector<double> along(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      along[k] = Dot(Sub(cands[order[k]].position, c0.position), col) / c0.row_spacing;
+    }
+    origin_rows = std::max(0.0, *std::max_element(along.begin(), along.end()));
+    for (uint32_t k = 0; k < n; ++k) rs.row_shift.push_back(origin_rows - along[k]);
+    const double most = *std::max_element(rs.row_shift.begin(), rs.row_shift.end());
+    v.ny = acquired.ny + static_cast<uint32_t>(std::ceil(most));
+    notes->push_back("resampled as dcm2niix's _Tilt: rows of each slice shifted to undo a gantry tilt of " +
+                     Number(tilt) + " degrees (" + std::to_string(v.ny - acquired.ny) +
+                     " rows added), linear between rows");
+  }
+  float eq_spacing = 0;
+  if (do_eq) rs.steps = EqualSteps(mm, &eq_spacing);
+  const double spacing = rs.steps.empty() ? acquired.pixdim[2] : eq_spacing;
+  if (uneven) {
+    // dcm2niix saves a tilted, unevenly spaced stack only after _Eq.
+    if (rs.steps.empty()) return std::nullopt;
+    notes->push_back("resampled as dcm2niix's _Eq: slices linearly interpolated to an equal spacing of " +
+                     Number(spacing) + " mm (" + std::to_string(rs.steps.size()) + " slices from " +
+                     std::to_string(n) + ")");
+  } else {
+    for (uint32_t k = 0; k < n; ++k) rs.steps.push_back({k, k, 0.0f});
+  }
+  v.nz = static_cast<uint32_t>(rs.steps.size());
+  v.slices.clear();
+  for (const Resampling::Step& s : rs.steps) v.slices.push_back(acquired.slices[s.hi]);
+  // The written grid is orthogonal: i and j as acquired, k along the normal.
+  const Vec3 n_ras{-normal[0], -normal[1], normal[2]};
+  for (int a = 0; a < 3; ++a) {
+    v.affine[a][2] = n_ras[a] * spacing;
+    v.affine[a][3] = acquired.affine[a][3] - origin_rows * acquired.affine[a][1];
+  }
+  v.pixdim[2] = spacing;
+  // dcm2niix names the file "_Tilt" whenever it found a tilt, even where its
+  // tilt step did not apply to the voxel type.
+  v.suffix = std::string(tilt != 0 ? "_Tilt" : "") + (uneven ? "_Eq" : "") + "_1";
+  v.resampling = std::move(rs);
+  return v;
+}
+
+namespace {
+
+template <typename T>
+T RoundTo(float v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::round(v);  // dcm2niix rounds float data as well
+  } else {
+    return static_cast<T>(std::round(v));
+  }
+}
+
+// One source slice with dcm2niix's tilt correction: written row r reads
+// source row r - shift, linear between the two rows, nearest next to
+// padding; rows outside the source take `fill`.
+template <typename T>
+std::vector<T> TiltSlice(const T* src, uint32_t nx, uint32_t src_ny, uint32_t ny, double shift,
+                         std::optional<double> padding, T fill) {
+  std::vector<T> out(uint64_t{nx} * ny, fill);
+  const float off = static_cast<float>(shift);
+  const float frac_hi = std::ceil(off) - off;
+  const float frac_lo = 1.0f - frac_hi;
+  for (uint32_t r = 0; r < ny; ++r) {
+    const float ri = static_cast<float>(r) - off;
+    if (ri < 0 || ri >= static_cast<float>(src_ny)) continue;
+    const uint32_t lo = static_cast<uint32_t>(std::floor(ri));
+    const uint32_t hi = std::min(lo + 1, src_ny - 1);
+    const T* a = src + uint64_t{lo} * nx;
+    const T* b = src + uint64_t{hi} * nx;
+    T* o = out.data() + uint64_t{r} * nx;
+    for (uint32_t c = 0; c < nx; ++c) {
+      if (padding && (a[c] == *padding || b[c] == *padding)) {
+        o[c] = frac_hi >= 0.5f ? b[c] : a[c];  // dcm2niix issue 262
+      } else {
+        o[c] = RoundTo<T>(static_cast<float>(a[c]) * frac_lo + static_cast<float>(b[c]) * frac_hi);
+      }
+    }
+  }
+  return out;
+}
+
+template <typename T>
+Status ResampleTyped(const VolumePlan& v, uint32_t z, uint64_t first, uint64_t count, double fill,
+                     const SourceSliceFn& source, uint8_t* out) {
+  const Resampling& rs = *v.resampling;
+  const Resampling::Step& step = rs.steps.at(z);
+  const uint32_t width = v.nx * v.samples;  // RGB blends byte by byte, as dcm2niix does
+  auto slice = [&](uint32_t k) -> Result<std::vector<T>> {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, source(k));
+    if (bytes.size() != uint64_t{width} * rs.source_rows * sizeof(T)) {
+      return Status::DataLoss("source slice " + std::to_string(k) + " has the wrong size");
+    }
+    std::vector<T> voxels(bytes.size() / sizeof(T));
+    std::memcpy(voxels.data(), bytes.data(), bytes.size());
+    if (rs.row_shift.empty()) return voxels;
+    const T fill_value = static_cast<T>(rs.padding.value_or(fill));
+    return TiltSlice<T>(voxels.data(), width, rs.source_rows, v.ny, rs.row_shift.at(k), rs.padding,
+                        fill_value);
+  };
+  const uint64_t a = first * v.samples, n = count * v.samples;
+  ASSIGN_OR_RETURN(std::vector<T> hi, slice(step.hi));
+  if (a + n > hi.size()) return Status::InvalidArgument("voxel range outside the slice");
+  T* dst = reinterpret_cast<T*>(out);
+  if (step.lo == step.hi) {
+    std::memcpy(out, hi.data() + a, n * sizeof(T));
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(std::vector<T> lo, slice(step.lo));
+  const float f_hi = step.frac_hi, f_lo = 1.0f - step.frac_hi;
+  for (uint64_t i = 0; i < n; ++i) {
+    const T value = RoundTo<T>(static_cast<float>(lo[a + i]) * f_lo + static_cast<float>(hi[a + i]) * f_hi);
+    std::memcpy(dst + i, &value, sizeof(T));
+  }
+  return Status::Ok();
+}
+
+template <typename T>
+double MinOf(const std::vector<uint8_t>& bytes) {
+  double m = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i + sizeof(T) <= bytes.size(); i += sizeof(T)) {
+    T v;
+    std::memcpy(&v, bytes.data() + i, sizeof(T));
+    m = std::min(m, static_cast<double>(v));
+  }
+  return m;
+}
+
+}  // namespace
+
+Status ResampleSlice(const VolumePlan& plan, uint32_t z, uint64_t first, uint64_t count,
+                     double fill, const SourceSliceFn& source, uint8_t* out) {
+  if (!plan.resampling) return Status::InvalidArgument("volume is not resampled");
+  if (plan.samples == 3) return ResampleTyped<uint8_t>(plan, z, first, count, fill, source, out);
+  switch (plan.voxel_type) {
+    case SampleType::kInt16: return ResampleTyped<int16_t>(plan, z, first, count, fill, source, out);
+    case SampleType::kFloat32: return ResampleTyped<float>(plan, z, first, count, fill, source, out);
+    case SampleType::kUint8: return ResampleTyped<uint8_t>(plan, z, first, count, fill, source, out);
+    default: return Status::InvalidArgument("resampling supports int16, float32, uint8 and RGB voxels");
+  }
+}
+
+Result<double> DarkestVoxel(const VolumePlan& plan, const SourceSliceFn& source) {
+  double darkest = std::numeric_limits<double>::infinity();
+  for (uint32_t k = 0; k < plan.resampling->sources.size(); ++k) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, source(k));
+    darkest = std::min(darkest, plan.voxel_type == SampleType::kFloat32 ? MinOf<float>(bytes)
+                                                                          : MinOf<int16_t>(bytes));
+  }
+  return std::isfinite(darkest) ? darkest : 0.0;
+}
+
+}  // namespace dcmfs::recon_internal

@@ -1,0 +1,66 @@
+// dcm2niix's resampled volumes for gantry-tilted and unevenly spaced series
+// (dcm2niix console/nii_dicom_batch.cpp: nii_saveNII3Dtilt, nii_saveNII3Deq,
+// the same from v1.0.20220720 to v1.0.20241211). dcm2niix keeps the acquired
+// volume and, by default (isTiltCorrect), also writes:
+//   "_Tilt_1"     CT whose slice stack is sheared (gantry tilt, found from
+//                 the first and last ImagePositionPatient, not the tag):
+//                 each slice's rows are shifted by the shear so the stack
+//                 becomes orthogonal; the volume grows by the largest shift
+//                 (rows outside the slice take the padding value);
+//   "_Eq_1"       a single 3D volume whose slice spacing varies by more than
+//                 0.2 mm: slices linearly interpolated at multiples of the
+//                 smallest gap (at most twice as many slices);
+//   "_Tilt_Eq_1"  both, tilt first (the name says _Tilt even where the tilt
+//                 step did not apply to the voxel type, as dcm2niix's does).
+// Every written slice comes from at most two source slices, so a reader
+// streams it with two source slices in memory.
+//
+// Known differences from dcm2niix: our affine is the true geometry (its
+// sform shears the slice axis for these volumes and, for a negative tilt,
+// moves the origin by a whole number of rows; its qform is the geometry we
+// write); "RESAMPLED" in DerivationDescription (0008,2111), which stops its
+// _Eq, is not read.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recon/internal/candidates.h"
+#include "recon/volume_plan.h"
+
+namespace dcmfs::recon_internal {
+
+// What the planner needs beyond the slices, from the first instance.
+struct ResampleInputs {
+  std::string modality;             // a sheared CT stack is a gantry tilt
+  std::optional<double> tag_tilt;   // GantryDetectorTilt > 0: the same for other modalities
+  std::optional<double> padding;    // PixelPaddingValue as a voxel value
+};
+
+// The resampled volume dcm2niix would write next to `acquired` (built from
+// cands[order[k]], k along the normal), with suffix "_Tilt_1", "_Eq_1" or
+// "_Tilt_Eq_1" and `notes` for its sidecar; nullopt when it writes none.
+// Its sidecar_json is left as acquired's (the caller writes it).
+std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
+                                        const std::vector<Candidate>& cands,
+                                        const std::vector<uint32_t>& order,
+                                        const ResampleInputs& in, std::vector<std::string>* notes);
+
+// Source slice `k` of `plan.resampling` as written voxels (nx * source_rows,
+// rows in NIfTI order), for ResampleSlice.
+using SourceSliceFn = std::function<Result<std::vector<uint8_t>>(uint32_t k)>;
+
+// Writes voxels [first, first + count) of written slice `z` of the
+// resampled volume `plan` into `out`. `fill` is the value of rows outside
+// the source when the plan has no padding value.
+Status ResampleSlice(const VolumePlan& plan, uint32_t z, uint64_t first, uint64_t count,
+                     double fill, const SourceSliceFn& source, uint8_t* out);
+
+// The darkest voxel of the source slices (dcm2niix's fill without a
+// padding value): reads every source slice once.
+Result<double> DarkestVoxel(const VolumePlan& plan, const SourceSliceFn& source);
+
+}  // namespace dcmfs::recon_internal
