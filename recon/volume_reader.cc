@@ -15,6 +15,9 @@ namespace dcmfs {
 namespace {
 
 constexpr uint64_t kSequentialBytes = 2u << 20;
+// Prepared source slices a resampled volume keeps (a written slice needs
+// two; a few more serve concurrent and read-ahead readers).
+constexpr uint64_t kPreparedSlices = 6;
 
 template <typename In, typename Out>
 void ConvertRow(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
@@ -80,7 +83,8 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
       source_(std::move(source)),
       header_(NiftiHeader(plan_->volumes.at(volume_))),
       prefetch_slices_(options.prefetch_slices),
-      frames_(options.cache_bytes) {}
+      frames_(options.cache_bytes),
+      prepared_(kPreparedSlices * NiftiSliceBytes(plan_->volumes.at(volume_)) + 1024) {}
 
 VolumeReader::~VolumeReader() {
   std::unique_lock lock(mu_);
@@ -191,7 +195,22 @@ Status VolumeReader::FillResampled(uint32_t index, uint64_t first, uint64_t coun
     }
     fill = *darkest;
   }
-  return recon_internal::ResampleSlice(v, index, first, count, fill, source, out);
+  // Consecutive written slices share source slices, and the kernel asks for
+  // a slice in several reads: prepared (tilt-corrected) sources are kept.
+  auto prepared = [&](uint32_t k) -> Result<std::shared_ptr<const std::vector<uint8_t>>> {
+    {
+      std::lock_guard lock(mu_);
+      if (auto hit = prepared_.Get(k)) return *hit;
+    }
+    ASSIGN_OR_RETURN(std::vector<uint8_t> raw, source(k));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> ready,
+                     recon_internal::PrepareSource(v, k, std::move(raw), fill));
+    auto shared = std::make_shared<const std::vector<uint8_t>>(std::move(ready));
+    std::lock_guard lock(mu_);
+    prepared_.Put(k, shared, shared->size() + 64);
+    return shared;
+  };
+  return recon_internal::ResampleSlice(v, index, first, count, prepared, out);
 }
 
 Status VolumeReader::FillSource(const PlannedSlice& s, uint32_t rows, uint64_t first,

@@ -100,6 +100,8 @@ class VolumeReader {
   mutable std::atomic<uint64_t> last_end_{0};  // where the latest ReadAt ended (file offset)
   mutable std::atomic<uint64_t> run_start_{0};  // where the current run of following reads began
   mutable std::optional<double> darkest_;  // GUARDED_BY(mu_); resampled volumes' fill without padding
+  // GUARDED_BY(mu_); resampled volumes' tilt-corrected source slices, by index.
+  mutable LruCache<uint32_t, std::shared_ptr<const std::vector<uint8_t>>> prepared_;
 };
 
 }  // namespace dcmfs

@@ -198,36 +198,43 @@ std::vector<T> TiltSlice(const T* src, uint32_t nx, uint32_t src_ny, uint32_t ny
 }
 
 template <typename T>
-Status ResampleTyped(const VolumePlan& v, uint32_t z, uint64_t first, uint64_t count, double fill,
-                     const SourceSliceFn& source, uint8_t* out) {
+Result<std::vector<uint8_t>> PrepareTyped(const VolumePlan& v, uint32_t k,
+                                          std::vector<uint8_t> bytes, double fill) {
   const Resampling& rs = *v.resampling;
-  const Resampling::Step& step = rs.steps.at(z);
   const uint32_t width = v.nx * v.samples;  // RGB blends byte by byte, as dcm2niix does
-  auto slice = [&](uint32_t k) -> Result<std::vector<T>> {
-    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, source(k));
-    if (bytes.size() != uint64_t{width} * rs.source_rows * sizeof(T)) {
-      return Status::DataLoss("source slice " + std::to_string(k) + " has the wrong size");
-    }
-    std::vector<T> voxels(bytes.size() / sizeof(T));
-    std::memcpy(voxels.data(), bytes.data(), bytes.size());
-    if (rs.row_shift.empty()) return voxels;
-    const T fill_value = static_cast<T>(rs.padding.value_or(fill));
-    return TiltSlice<T>(voxels.data(), width, rs.source_rows, v.ny, rs.row_shift.at(k), rs.padding,
-                        fill_value);
-  };
+  if (bytes.size() != uint64_t{width} * rs.source_rows * sizeof(T)) {
+    return Status::DataLoss("source slice " + std::to_string(k) + " has the wrong size");
+  }
+  if (rs.row_shift.empty()) return bytes;
+  std::vector<T> voxels(bytes.size() / sizeof(T));
+  std::memcpy(voxels.data(), bytes.data(), bytes.size());
+  const std::vector<T> tilted =
+      TiltSlice<T>(voxels.data(), width, rs.source_rows, v.ny, rs.row_shift.at(k), rs.padding,
+                   static_cast<T>(rs.padding.value_or(fill)));
+  std::vector<uint8_t> out(tilted.size() * sizeof(T));
+  std::memcpy(out.data(), tilted.data(), out.size());
+  return out;
+}
+
+template <typename T>
+Status ResampleTyped(const VolumePlan& v, uint32_t z, uint64_t first, uint64_t count,
+                     const PreparedSliceFn& prepared, uint8_t* out) {
+  const Resampling::Step& step = v.resampling->steps.at(z);
   const uint64_t a = first * v.samples, n = count * v.samples;
-  ASSIGN_OR_RETURN(std::vector<T> hi, slice(step.hi));
-  if (a + n > hi.size()) return Status::InvalidArgument("voxel range outside the slice");
-  T* dst = reinterpret_cast<T*>(out);
+  ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<uint8_t>> hi_bytes, prepared(step.hi));
+  if ((a + n) * sizeof(T) > hi_bytes->size()) return Status::InvalidArgument("voxel range outside the slice");
   if (step.lo == step.hi) {
-    std::memcpy(out, hi.data() + a, n * sizeof(T));
+    std::memcpy(out, hi_bytes->data() + a * sizeof(T), n * sizeof(T));
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(std::vector<T> lo, slice(step.lo));
+  ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<uint8_t>> lo_bytes, prepared(step.lo));
+  if (lo_bytes->size() != hi_bytes->size()) return Status::DataLoss("prepared slices differ in size");
+  const T* lo = reinterpret_cast<const T*>(lo_bytes->data()) + a;
+  const T* hi = reinterpret_cast<const T*>(hi_bytes->data()) + a;
   const float f_hi = step.frac_hi, f_lo = 1.0f - step.frac_hi;
   for (uint64_t i = 0; i < n; ++i) {
-    const T value = RoundTo<T>(static_cast<float>(lo[a + i]) * f_lo + static_cast<float>(hi[a + i]) * f_hi);
-    std::memcpy(dst + i, &value, sizeof(T));
+    const T value = RoundTo<T>(static_cast<float>(lo[i]) * f_lo + static_cast<float>(hi[i]) * f_hi);
+    std::memcpy(out + i * sizeof(T), &value, sizeof(T));
   }
   return Status::Ok();
 }
@@ -245,14 +252,26 @@ double MinOf(const std::vector<uint8_t>& bytes) {
 
 }  // namespace
 
-Status ResampleSlice(const VolumePlan& plan, uint32_t z, uint64_t first, uint64_t count,
-                     double fill, const SourceSliceFn& source, uint8_t* out) {
+Result<std::vector<uint8_t>> PrepareSource(const VolumePlan& plan, uint32_t k,
+                                           std::vector<uint8_t> acquired, double fill) {
   if (!plan.resampling) return Status::InvalidArgument("volume is not resampled");
-  if (plan.samples == 3) return ResampleTyped<uint8_t>(plan, z, first, count, fill, source, out);
+  if (plan.samples == 3) return PrepareTyped<uint8_t>(plan, k, std::move(acquired), fill);
   switch (plan.voxel_type) {
-    case SampleType::kInt16: return ResampleTyped<int16_t>(plan, z, first, count, fill, source, out);
-    case SampleType::kFloat32: return ResampleTyped<float>(plan, z, first, count, fill, source, out);
-    case SampleType::kUint8: return ResampleTyped<uint8_t>(plan, z, first, count, fill, source, out);
+    case SampleType::kInt16: return PrepareTyped<int16_t>(plan, k, std::move(acquired), fill);
+    case SampleType::kFloat32: return PrepareTyped<float>(plan, k, std::move(acquired), fill);
+    case SampleType::kUint8: return PrepareTyped<uint8_t>(plan, k, std::move(acquired), fill);
+    default: return Status::InvalidArgument("resampling supports int16, float32, uint8 and RGB voxels");
+  }
+}
+
+Status ResampleSlice(const VolumePlan& plan, uint32_t z, uint64_t first, uint64_t count,
+                     const PreparedSliceFn& prepared, uint8_t* out) {
+  if (!plan.resampling) return Status::InvalidArgument("volume is not resampled");
+  if (plan.samples == 3) return ResampleTyped<uint8_t>(plan, z, first, count, prepared, out);
+  switch (plan.voxel_type) {
+    case SampleType::kInt16: return ResampleTyped<int16_t>(plan, z, first, count, prepared, out);
+    case SampleType::kFloat32: return ResampleTyped<float>(plan, z, first, count, prepared, out);
+    case SampleType::kUint8: return ResampleTyped<uint8_t>(plan, z, first, count, prepared, out);
     default: return Status::InvalidArgument("resampling supports int16, float32, uint8 and RGB voxels");
   }
 }

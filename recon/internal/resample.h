@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,14 +51,22 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
                                         const ResampleInputs& in, std::vector<std::string>* notes);
 
 // Source slice `k` of `plan.resampling` as written voxels (nx * source_rows,
-// rows in NIfTI order), for ResampleSlice.
+// rows in NIfTI order).
 using SourceSliceFn = std::function<Result<std::vector<uint8_t>>(uint32_t k)>;
 
+// Source slice `k` (its voxels `acquired`, as SourceSliceFn gives them)
+// made ready for ResampleSlice: tilt-corrected to nx * ny voxels where the
+// plan says so, rows outside the source taking the padding value, else
+// `fill`. Worth caching: consecutive written slices share sources.
+Result<std::vector<uint8_t>> PrepareSource(const VolumePlan& plan, uint32_t k,
+                                           std::vector<uint8_t> acquired, double fill);
+using PreparedSliceFn =
+    std::function<Result<std::shared_ptr<const std::vector<uint8_t>>>(uint32_t k)>;
+
 // Writes voxels [first, first + count) of written slice `z` of the
-// resampled volume `plan` into `out`. `fill` is the value of rows outside
-// the source when the plan has no padding value.
+// resampled volume `plan` into `out`, from the prepared source slices.
 Status ResampleSlice(const VolumePlan& plan, uint32_t z, uint64_t first, uint64_t count,
-                     double fill, const SourceSliceFn& source, uint8_t* out);
+                     const PreparedSliceFn& prepared, uint8_t* out);
 
 // The darkest voxel of the source slices (dcm2niix's fill without a
 // padding value): reads every source slice once.
