@@ -180,5 +180,37 @@ TEST(ImageHeader, SiemensMosaicFromCsa) {
   ASSERT_TRUE(h->mosaic_slice_normal.has_value());
 }
 
+// GantryDetectorTilt and PixelPaddingValue (recon's _Tilt volume needs
+// both), explicit VR and converted to implicit VR by DCMTK's dcmconv, where
+// the padding's VR (US or SS) is not in the file: against pydicom's values.
+TEST(ImageHeader, TiltAndPaddingAgreeWithPydicom) {
+  const std::string root = CorpusRoot();
+  if (root.empty()) GTEST_FAIL() << "no corpus";
+  const std::string explicit_vr = root + "/dcm_qa_ct_GE/In/GE/01.dcm";
+  testing::TempDir tmp;
+  const std::string implicit_vr = tmp.Sub("implicit.dcm");
+  auto conv = testing::Shell("dcmconv +ti " + testing::ShellQuote(explicit_vr) + " " +
+                             testing::ShellQuote(implicit_vr) + " 2>&1");
+  ASSERT_EQ(conv.exit_code, 0) << conv.output;
+  auto py = testing::Shell("/usr/bin/python3 -c " +
+                           testing::ShellQuote("import pydicom,sys\n"
+                                               "d=pydicom.dcmread(sys.argv[1])\n"
+                                               "print(float(d.GantryDetectorTilt), int(d.PixelPaddingValue))") +
+                           " " + testing::ShellQuote(explicit_vr) + " 2>&1");
+  std::istringstream want(py.output);
+  double tilt = 0;
+  int64_t padding = 0;
+  ASSERT_TRUE(want >> tilt >> padding) << py.output;
+  for (const std::string& path : {explicit_vr, implicit_vr}) {
+    int rounds = 0;
+    auto h = ParseGrowing(ReadAll(path), 4096, &rounds);
+    ASSERT_TRUE(h.ok()) << path << ": " << h.status().ToString();
+    EXPECT_EQ(h->gantry_tilt, tilt) << path;
+    ASSERT_TRUE(h->pixel_padding_value.has_value()) << path;
+    // As stored: US in implicit VR is the SS value's two's complement.
+    EXPECT_EQ(static_cast<int16_t>(*h->pixel_padding_value), padding) << path;
+  }
+}
+
 }  // namespace
 }  // namespace dcmfs
