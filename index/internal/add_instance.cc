@@ -250,9 +250,14 @@ Status RefreshSeriesMtimes(Db& db, BatchBuilder& b, const StudyRecord& study) {
   return Status::Ok();
 }
 
-// `meta` sorts before the study's naming member: it names the study now.
+// If `meta` sorts before the study's naming member, it names the study now.
 Status RenameStudy(Db& db, BatchBuilder& b, const InstanceMeta& meta, StudyRecord& study,
                    std::optional<PatientRecord>& patient) {
+  if (StudyNamingKey(meta.study_date, meta.study_time, meta.study_description,
+                     meta.accession_number, meta.study_id) >=
+      StudyNamingKey(study.date, study.time, study.description, study.accession, study.study_id)) {
+    return Status::Ok();
+  }
   const std::string from = StudyFolderName(study.date, study.description, study.accession);
   const int64_t old_mtime = study.mtime;
   study.date = meta.study_date, study.time = meta.study_time;
@@ -271,9 +276,15 @@ Status RenameStudy(Db& db, BatchBuilder& b, const InstanceMeta& meta, StudyRecor
   return patient ? RefreshPatientMtime(db, b, *patient, study) : Status::Ok();
 }
 
-// `meta` sorts before the series' naming member: it names the series now.
+// If `meta` sorts before the series' naming member, it names the series now.
 Status RenameSeries(BatchBuilder& b, const InstanceMeta& meta, int64_t study_mtime,
                     SeriesRecord& series) {
+  if (SeriesNamingKey(meta.series_number, meta.modality, meta.series_description,
+                      meta.series_date, meta.series_time) >=
+      SeriesNamingKey(series.number, series.modality, series.description, series.date,
+                      series.time)) {
+    return Status::Ok();
+  }
   const std::string from = SeriesFolderName(series.number, series.modality, series.description);
   series.number = meta.series_number, series.modality = meta.modality;
   series.description = meta.series_description;
@@ -302,12 +313,7 @@ Result<Placement> EnsureFolders(Db& db, BatchBuilder& b, const InstanceMeta& met
   ASSIGN_OR_RETURN(auto study, GetRecord<StudyRecord>(db, kCfStudies, study_uid, DecodeStudy));
   const std::string patient_key = study ? study->patient_key : PatientKey(meta);
   ASSIGN_OR_RETURN(auto patient, GetRecord<PatientRecord>(db, kCfPatients, patient_key, DecodePatient));
-  if (study && StudyNamingKey(meta.study_date, meta.study_time, meta.study_description,
-                              meta.accession_number, meta.study_id) <
-                   StudyNamingKey(study->date, study->time, study->description, study->accession,
-                                  study->study_id)) {
-    RETURN_IF_ERROR(RenameStudy(db, b, meta, *study, patient));
-  }
+  if (study) RETURN_IF_ERROR(RenameStudy(db, b, meta, *study, patient));
   const int64_t study_mtime = study ? study->mtime : StudyMtime(meta);
 
   if (!patient) {
@@ -338,12 +344,7 @@ Result<Placement> EnsureFolders(Db& db, BatchBuilder& b, const InstanceMeta& met
     ++counts.studies;
   }
   if (series) {
-    if (SeriesNamingKey(meta.series_number, meta.modality, meta.series_description,
-                        meta.series_date, meta.series_time) <
-        SeriesNamingKey(series->number, series->modality, series->description, series->date,
-                        series->time)) {
-      RETURN_IF_ERROR(RenameSeries(b, meta, study_mtime, *series));
-    }
+    RETURN_IF_ERROR(RenameSeries(b, meta, study_mtime, *series));
     return Placement{std::move(*series), study_uid};
   }
 

@@ -77,6 +77,51 @@ std::vector<Resampling::Step> EqualSteps(const std::vector<float>& mm, float* sp
 
 }  // namespace
 
+namespace {
+
+// The stack of slices as dcm2niix measures it: tilt (degrees, 0 unless
+// checked), distances from the first slice and whether gaps vary.
+struct StackShape {
+  double tilt = 0;
+  std::vector<float> mm;
+  bool uneven = false;
+};
+
+StackShape MeasureStack(const std::vector<Candidate>& cands, const std::vector<uint32_t>& order,
+                        const Vec3& normal, bool tilt_checked) {
+  const size_t n = order.size();
+  const Vec3& p0 = cands[order[0]].position;
+  StackShape out;
+  out.tilt = tilt_checked ? StackTiltDegrees(Sub(cands[order[n - 1]].position, p0), normal) : 0.0;
+  // dcm2niix's intersliceDistance: Euclidean, times cos(tilt) for tilted CT.
+  const double cos_tilt = std::cos(out.tilt * M_PI / 180.0);
+  out.mm.assign(n, 0.0f);
+  const double dx = Norm(Sub(cands[order[1]].position, p0)) * cos_tilt;
+  for (size_t k = 1; k < n; ++k) {
+    out.mm[k] = static_cast<float>(Norm(Sub(cands[order[k]].position, p0)) * cos_tilt);
+    const double gap = Norm(Sub(cands[order[k]].position, cands[order[k - 1]].position)) * cos_tilt;
+    out.uneven = out.uneven || std::abs(gap - dx) > kSliceTolerance;
+  }
+  return out;
+}
+
+// Fills rs->row_shift: the in-plane offset (rows, along the DICOM column
+// direction) of each slice's corner from the first's, negated, stacks the
+// slices straight; shifts start at 0 (dcm2niix pads at the far end).
+// Returns how many rows the written origin moves back along j.
+double PlanRowShifts(const std::vector<Candidate>& cands, const std::vector<uint32_t>& order,
+                     Resampling* rs) {
+  const Candidate& c0 = cands[order[0]];
+  const Vec3 col{c0.orientation[3], c0.orientation[4], c0.orientation[5]};
+  std::vector<double> along;
+  for (uint32_t i : order) along.push_back(Dot(Sub(cands[i].position, c0.position), col) / c0.row_spacing);
+  const double origin_rows = std::max(0.0, *std::max_element(along.begin(), along.end()));
+  for (double a : along) rs->row_shift.push_back(origin_rows - a);
+  return origin_rows;
+}
+
+}  // namespace
+
 std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
                                         const std::vector<Candidate>& cands,
                                         const std::vector<uint32_t>& order,
@@ -88,22 +133,10 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
   const Vec3 r{c0.orientation[0], c0.orientation[1], c0.orientation[2]};
   const Vec3 col{c0.orientation[3], c0.orientation[4], c0.orientation[5]};
   const Vec3 normal = Normalized(Cross(r, col));
-  const Vec3 stack = Sub(cands[order[n - 1]].position, c0.position);
-  const bool tilt_checked = in.modality == "CT" || in.tag_tilt.value_or(0) > 0;
-  const double tilt = tilt_checked ? StackTiltDegrees(stack, normal) : 0.0;
-  // dcm2niix's intersliceDistance: Euclidean, times cos(tilt) for tilted CT.
-  const double cos_tilt = std::cos(tilt * M_PI / 180.0);
-  std::vector<float> mm(n);
-  bool uneven = false;
-  const double dx = Norm(Sub(cands[order[1]].position, c0.position)) * cos_tilt;
-  for (uint32_t k = 1; k < n; ++k) {
-    mm[k] = static_cast<float>(Norm(Sub(cands[order[k]].position, c0.position)) * cos_tilt);
-    const double gap =
-        Norm(Sub(cands[order[k]].position, cands[order[k - 1]].position)) * cos_tilt;
-    uneven = uneven || std::abs(gap - dx) > kSliceTolerance;
-  }
-  const bool do_tilt = tilt != 0 && TiltApplies(acquired);
-  const bool do_eq = uneven && EqApplies(acquired);
+  const StackShape stack =
+      MeasureStack(cands, order, normal, in.modality == "CT" || in.tag_tilt.value_or(0) > 0);
+  const bool do_tilt = stack.tilt != 0 && TiltApplies(acquired);
+  const bool do_eq = stack.uneven && EqApplies(acquired);
   if (!do_tilt && !do_eq) return std::nullopt;
 
   VolumePlan v = acquired;
@@ -111,27 +144,19 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
   rs.source_rows = acquired.ny;
   rs.sources = acquired.slices;
   rs.padding = in.padding;
-  double origin_rows = 0;  // the written origin moves this many rows back along j
+  double origin_rows = 0;
   if (do_tilt) {
-    // In-plane offset (rows, along DICOM column direction) of each slice's
-    // corner from the first's; shifting rows by its negative stacks the
-    // slices straight. Shifts start at 0 (dcm2niix pads at the far end).
-    std::vector<double> along(n);
-    for (uint32_t k = 0; k < n; ++k) {
-      along[k] = Dot(Sub(cands[order[k]].position, c0.position), col) / c0.row_spacing;
-    }
-    origin_rows = std::max(0.0, *std::max_element(along.begin(), along.end()));
-    for (uint32_t k = 0; k < n; ++k) rs.row_shift.push_back(origin_rows - along[k]);
+    origin_rows = PlanRowShifts(cands, order, &rs);
     const double most = *std::max_element(rs.row_shift.begin(), rs.row_shift.end());
     v.ny = acquired.ny + static_cast<uint32_t>(std::ceil(most));
     notes->push_back("resampled as dcm2niix's _Tilt: rows of each slice shifted to undo a gantry tilt of " +
-                     Number(tilt) + " degrees (" + std::to_string(v.ny - acquired.ny) +
+                     Number(stack.tilt) + " degrees (" + std::to_string(v.ny - acquired.ny) +
                      " rows added), linear between rows");
   }
   float eq_spacing = 0;
-  if (do_eq) rs.steps = EqualSteps(mm, &eq_spacing);
+  if (do_eq) rs.steps = EqualSteps(stack.mm, &eq_spacing);
   const double spacing = rs.steps.empty() ? acquired.pixdim[2] : eq_spacing;
-  if (uneven) {
+  if (stack.uneven) {
     // dcm2niix saves a tilted, unevenly spaced stack only after _Eq.
     if (rs.steps.empty()) return std::nullopt;
     notes->push_back("resampled as dcm2niix's _Eq: slices linearly interpolated to an equal spacing of " +
@@ -152,7 +177,7 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
   v.pixdim[2] = spacing;
   // dcm2niix names the file "_Tilt" whenever it found a tilt, even where its
   // tilt step did not apply to the voxel type.
-  v.suffix = std::string(tilt != 0 ? "_Tilt" : "") + (uneven ? "_Eq" : "") + "_1";
+  v.suffix = std::string(stack.tilt != 0 ? "_Tilt" : "") + (stack.uneven ? "_Eq" : "") + "_1";
   v.resampling = std::move(rs);
   return v;
 }
