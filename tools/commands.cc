@@ -97,6 +97,7 @@ int Ingest(const IngestArgs& args) {
   // Refuses a replica (read-only); on an object store, publishes the index
   // log and shares the archive secret (docs/semantics.md, "One archive, many mounts").
   CatalogOptions catalog_options;
+  catalog_options.publish.force_writer = args.force_writer;
   dcmfs::Status writer = PrepareArchiveWriter(layout.root, &catalog_options);
   if (!writer.ok()) return Fail(writer.WithContext("ingest"));
   std::error_code ec;

@@ -20,6 +20,7 @@ struct IngestArgs {
   std::vector<std::string> paths;
   int threads = 0;  // 0: hardware concurrency
   bool progress = true;
+  bool force_writer = false;  // take the writer lease from a live holder
 };
 int Ingest(const IngestArgs& args);
 

@@ -102,6 +102,9 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       ->required();
   ingest_cmd->add_option("--threads", ingest.threads, "worker threads (default: all cores)");
   ingest_cmd->add_flag("!--no-progress", ingest.progress, "no progress line on stderr");
+  ingest_cmd->add_flag("--force-writer", ingest.force_writer,
+                       "on an object store: take the writer lease from another live writer "
+                       "(which then stops publishing)");
   S3Args s3;
   AddS3Options(*ingest_cmd, s3);
 
