@@ -152,8 +152,9 @@ int Mount(const MountOptions& options) {
   return s.ok() ? kExitOk : Fail(s);
 }
 
-int Reindex(const std::string& archive) {
+int Reindex(const std::string& archive, bool force_writer) {
   CatalogOptions publish;
+  publish.publish.force_writer = force_writer;
   dcmfs::Status writer = PrepareArchiveWriter(archive, &publish);
   if (!writer.ok()) return Fail(writer.WithContext("reindex"));
   Result<ReindexReport> r = dcmfs::Reindex(archive);

@@ -25,7 +25,8 @@ struct IngestArgs {
 int Ingest(const IngestArgs& args);
 
 int Mount(const MountOptions& options);
-int Reindex(const std::string& archive);
+// force_writer: take the writer lease from a live holder (an archive on an object store).
+int Reindex(const std::string& archive, bool force_writer);
 int Verify(const std::string& archive);
 int CacheStats(const std::string& archive);
 int ShowStatus(const std::string& archive);
