@@ -21,12 +21,13 @@ using Clock = std::chrono::system_clock;
 struct Record {
   std::string host, token;
   long pid = 0;
-  std::string process_start;  // /proc/PID/stat field 22: tells a reused pid apart
+  std::string process_start;           // /proc/PID/stat field 22: tells a reused pid apart
   int64_t started = 0, heartbeat = 0;  // Unix seconds
 };
 
-int64_t Now() { return std::chrono::duration_cast<std::chrono::seconds>(
-                           Clock::now().time_since_epoch()).count(); }
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+}
 
 std::string Host() {
   char name[256] = {};
@@ -145,8 +146,8 @@ Result<std::shared_ptr<WriterLease>> WriterLease::Acquire(std::shared_ptr<Object
   } else if (!back.ok()) {
     return back.status().WithContext("reading back the writer lease");
   } else if (const Record winner = Parse(*back); winner.token != lease->token_) {
-    return Status::Busy(where + ": another writer took the lease at the same moment: " +
-                        Describe(winner) + advice);
+    return Status::Busy(
+        where + ": another writer took the lease at the same moment: " + Describe(winner) + advice);
   }
   lease->thread_ = std::thread([raw = lease.get()] { raw->HeartbeatLoop(); });
   DCMFS_LOG(Info) << "writer lease " << where << " held by " << lease->holder_;
@@ -180,7 +181,8 @@ Status WriterLease::Check() const {
 Status WriterLease::Heartbeat() {
   Result<std::string> current = store_->Get(options_.key);
   const std::string lost = store_->Describe(options_.key) + ": the writer lease was taken over by ";
-  const std::string consequence = "; this writer (" + holder_ + ") no longer publishes the index log";
+  const std::string consequence =
+      "; this writer (" + holder_ + ") no longer publishes the index log";
   // Gone: a writer took it while this one was away, and has finished.
   if (current.status().IsNotFound()) return Status::Busy(lost + "another writer" + consequence);
   if (!current.ok()) return current.status();

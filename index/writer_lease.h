@@ -75,7 +75,7 @@ class WriterLease {
   std::string record_prefix_;  // the lines that do not change (all but heartbeat)
 
   mutable std::mutex mu_;
-  Status lost_;  // GUARDED_BY(mu_)
+  Status lost_;            // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::condition_variable stop_cv_;
   std::thread thread_;

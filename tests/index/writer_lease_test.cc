@@ -32,8 +32,9 @@ class WriterLeaseTest : public ::testing::Test {
     return got.ok() ? *got : "";
   }
   void PutRecord(const std::string& text) {
-    ASSERT_TRUE(store_->Put(options_.key, {reinterpret_cast<const uint8_t*>(text.data()),
-                                           text.size()}).ok());
+    ASSERT_TRUE(
+        store_->Put(options_.key, {reinterpret_cast<const uint8_t*>(text.data()), text.size()})
+            .ok());
   }
 
   testing::TempDir tmp_;
@@ -82,7 +83,8 @@ TEST_F(WriterLeaseTest, StaleOrDeadHoldersAreReplaced) {
   EXPECT_TRUE(WriterLease::Acquire(store_, options_).ok());
   // Another host, heartbeat now: live, refused.
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   PutRecord("host=elsewhere\npid=1\nprocess_start=5\nstarted=1000\nheartbeat=" +
             std::to_string(now) + "\ntoken=x\n");
   auto refused = WriterLease::Acquire(store_, options_);
@@ -96,8 +98,7 @@ TEST_F(WriterLeaseTest, StaleOrDeadHoldersAreReplaced) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   PutRecord("host=" + std::string(host) + "\npid=" + std::to_string(child) +
-            "\nprocess_start=123\nstarted=1000\nheartbeat=" + std::to_string(now) +
-            "\ntoken=x\n");
+            "\nprocess_start=123\nstarted=1000\nheartbeat=" + std::to_string(now) + "\ntoken=x\n");
   EXPECT_TRUE(WriterLease::Acquire(store_, options_).ok());
 }
 

@@ -7,12 +7,12 @@
 // (`dcmfs verify`), failures must be reported as failures, and a rerun (or
 // the gateway's return) completes the work. Also: two writers on one bucket
 // (the writer lease, index/writer_lease.h).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fcntl.h>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -88,8 +88,8 @@ class S3WriteTest : public CephSuite {
     o.mr_slices = 30;
     many_ = MakeSynthetic(dir_->Sub("many"), o);
     // Bigger than the multipart threshold (64 MiB) after compression: noise.
-    const CommandResult big = Shell(
-        "/usr/bin/python3 -c " + Q(kBigDicom) + " " + Q(dir_->Sub("big")) + " 2>&1");
+    const CommandResult big =
+        Shell("/usr/bin/python3 -c " + Q(kBigDicom) + " " + Q(dir_->Sub("big")) + " 2>&1");
     if (big.exit_code != 0) start_error_ = "writing the big DICOM file failed: " + big.output;
     const CommandResult bucket = S3Curl("-X PUT", "");
     if (bucket.exit_code != 0) start_error_ = "creating the bucket failed: " + bucket.output;
@@ -164,8 +164,9 @@ TEST_F(S3WriteTest, IngestReportsWhatTheGatewayCutOffAndARerunCompletes) {
     SCOPED_TRACE(freeze ? "frozen" : "killed");
     const std::string name = freeze ? "frozen" : "killed";
     const std::string archive = NewArchive("ingest-" + name, "i-" + name + "/");
-    const std::vector<std::string> argv = {DcmfsBinary(), "ingest", "--no-progress", "--threads",
-                                           "2", archive, dir_->Sub("big"), dir_->Sub("many")};
+    const std::vector<std::string> argv = {
+        DcmfsBinary(), "ingest", "--no-progress",  "--threads",
+        "2",           archive,  dir_->Sub("big"), dir_->Sub("many")};
     const std::string log = dir_->Sub("ingest-" + name + ".log");
     const pid_t ingest = Spawn(argv, log);
     // Cut the store while the big file's multipart upload is open.
@@ -186,7 +187,8 @@ TEST_F(S3WriteTest, IngestReportsWhatTheGatewayCutOffAndARerunCompletes) {
     // The failed files by name, with the store's reason.
     EXPECT_NE(out.find("not stored:\n"), std::string::npos) << out;
     EXPECT_NE(out.find("\n  " + BigFile() + ": s3://" + kBucket + "/i-" + name + "/"),
-              std::string::npos) << out;
+              std::string::npos)
+        << out;
     EXPECT_NE(out.find(freeze ? "stalled" : "gave up after"), std::string::npos) << out;
     const size_t at = out.find(" new instances were stored before");
     ASSERT_NE(at, std::string::npos) << out;
@@ -202,7 +204,8 @@ TEST_F(S3WriteTest, IngestReportsWhatTheGatewayCutOffAndARerunCompletes) {
     EXPECT_EQ(Instances(archive), all);
     v = Dcmfs("verify " + Q(archive));
     EXPECT_EQ(v.exit_code, 0) << v.output;
-    EXPECT_NE(v.output.find("blobs checked: " + std::to_string(all)), std::string::npos) << v.output;
+    EXPECT_NE(v.output.find("blobs checked: " + std::to_string(all)), std::string::npos)
+        << v.output;
   }
 }
 
@@ -236,14 +239,16 @@ TEST_F(S3WriteTest, ScpAnswersSuccessOnlyForDurableInstances) {
   const std::string port = std::to_string(FreePort());
   const pid_t scp = Spawn({DcmfsBinary(), "scp", archive, "--port", port, "--aet", "DCMFS"},
                           dir_->Sub("scp.log"));
-  ASSERT_TRUE(WaitFor([&] {
-    return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0;
-  }, std::chrono::seconds(30))) << ReadFileOrEmpty(dir_->Sub("scp.log"));
+  ASSERT_TRUE(
+      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
+              std::chrono::seconds(30)))
+      << ReadFileOrEmpty(dir_->Sub("scp.log"));
   // storescu halts at the first unsuccessful store (its default).
   const std::string sent_log = dir_->Sub("storescu.log");
-  const pid_t sender = Spawn({"/bin/sh", "-c", StorescuCommand(dir_->path(), "MODALITY", port, "-v") +
-                                                   " " + Q(dir_->Sub("many"))},
-                             sent_log);
+  const pid_t sender =
+      Spawn({"/bin/sh", "-c",
+             StorescuCommand(dir_->path(), "MODALITY", port, "-v") + " " + Q(dir_->Sub("many"))},
+            sent_log);
   ASSERT_TRUE(WaitFor([&] { return Count(ReadFileOrEmpty(sent_log), "(Success") >= 20; },
                       std::chrono::seconds(60)))
       << ReadFileOrEmpty(sent_log);
@@ -294,8 +299,9 @@ TEST_F(S3WriteTest, IncomingKeepsWhatTheGatewayCouldNotTake) {
     ASSERT_TRUE(m.ok()) << m.log();
     CommandResult cp = Shell("cp -r " + Q(dir_->Sub("many")) + " " + Q(m.path() + "/incoming/"));
     ASSERT_EQ(cp.exit_code, 0) << cp.output;
-    ASSERT_TRUE(WaitFor([&] { return std::atol(shown(m.path()).c_str()) >= 20; },
-                        std::chrono::seconds(60))) << m.log();
+    ASSERT_TRUE(
+        WaitFor([&] { return std::atol(shown(m.path()).c_str()) >= 20; }, std::chrono::seconds(60)))
+        << m.log();
     ASSERT_EQ(cluster_->KillGateway(), "");
     std::this_thread::sleep_for(std::chrono::seconds(4));  // stores in flight fail meanwhile
     const long during = std::atol(shown(m.path()).c_str());
@@ -310,9 +316,10 @@ TEST_F(S3WriteTest, IncomingKeepsWhatTheGatewayCouldNotTake) {
   // Mounted again: the files that waited are stored now, bit for bit.
   MountedArchive m(archive, dir_->Sub("mnt-in2"));
   ASSERT_TRUE(m.ok()) << m.log();
-  EXPECT_TRUE(WaitFor([&] { return std::atol(shown(m.path()).c_str()) ==
-                                   static_cast<long>(many_.size()); },
-                      std::chrono::seconds(120))) << shown(m.path()) << m.log();
+  EXPECT_TRUE(
+      WaitFor([&] { return std::atol(shown(m.path()).c_str()) == static_cast<long>(many_.size()); },
+              std::chrono::seconds(120)))
+      << shown(m.path()) << m.log();
   for (const SyntheticFile& f : many_) {
     EXPECT_EQ(HexOfFile(StudiesPath(m.path(), f)), HexOfFile(f.path)) << f.path;
   }
@@ -329,34 +336,38 @@ TEST_F(S3WriteTest, OneWriterPerBucketAndPrefix) {
   const std::string port = std::to_string(FreePort());
   const std::string a_log = dir_->Sub("writer-a.log");
   pid_t scp = Spawn({DcmfsBinary(), "scp", a, "--port", port}, a_log);
-  ASSERT_TRUE(WaitFor([&] {
-    return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0;
-  }, std::chrono::seconds(30))) << ReadFileOrEmpty(a_log);
+  ASSERT_TRUE(
+      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
+              std::chrono::seconds(30)))
+      << ReadFileOrEmpty(a_log);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  const std::string holder = "this archive's writer is host '" + std::string(host) + "' pid " +
-                             std::to_string(scp) + " ";
+  const std::string holder =
+      "this archive's writer is host '" + std::string(host) + "' pid " + std::to_string(scp) + " ";
   const std::string one = Q(many_.front().path);
   CommandResult refused = Dcmfs("ingest --no-progress " + Q(b) + " " + one);
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("s3://" + std::string(kBucket) + "/w/index/WRITER: " + holder),
-            std::string::npos) << refused.output;
+            std::string::npos)
+      << refused.output;
   EXPECT_FALSE(std::filesystem::exists(b + "/index")) << "the refused writer made an index";
 
   CommandResult forced = Dcmfs("ingest --no-progress --force-writer " + Q(b) + " " + one);
   EXPECT_EQ(forced.exit_code, 0) << forced.output;
   // The first writer's heartbeat (every 6/4 s) finds the lease taken.
-  EXPECT_TRUE(WaitFor([&] { return ReadFileOrEmpty(a_log).find("taken over by") !=
-                                   std::string::npos; },
-                      std::chrono::seconds(15))) << ReadFileOrEmpty(a_log);
+  EXPECT_TRUE(
+      WaitFor([&] { return ReadFileOrEmpty(a_log).find("taken over by") != std::string::npos; },
+              std::chrono::seconds(15)))
+      << ReadFileOrEmpty(a_log);
   ::kill(scp, SIGTERM);
   WaitExit(scp, std::chrono::seconds(30));
 
   // A frozen writer: refused while its heartbeat is fresh, replaced once stale.
   scp = Spawn({DcmfsBinary(), "scp", a, "--port", port}, a_log);
-  ASSERT_TRUE(WaitFor([&] {
-    return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0;
-  }, std::chrono::seconds(30))) << ReadFileOrEmpty(a_log);
+  ASSERT_TRUE(
+      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
+              std::chrono::seconds(30)))
+      << ReadFileOrEmpty(a_log);
   ::kill(scp, SIGSTOP);
   refused = Dcmfs("ingest --no-progress " + Q(b) + " " + one);
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
@@ -374,10 +385,11 @@ TEST_F(S3WriteTest, OneWriterPerBucketAndPrefix) {
                          dir_->Sub("race-a.log"));
   const pid_t pb = Spawn({DcmfsBinary(), "ingest", "--no-progress", b, dir_->Sub("many")},
                          dir_->Sub("race-b.log"));
-  const int ca = WaitExit(pa, std::chrono::seconds(120)), cb = WaitExit(pb, std::chrono::seconds(120));
+  const int ca = WaitExit(pa, std::chrono::seconds(120)),
+            cb = WaitExit(pb, std::chrono::seconds(120));
   EXPECT_TRUE((ca == 0 && cb == 1) || (ca == 1 && cb == 0))
-      << ca << " " << cb << "\n" << ReadFileOrEmpty(dir_->Sub("race-a.log"))
-      << ReadFileOrEmpty(dir_->Sub("race-b.log"));
+      << ca << " " << cb << "\n"
+      << ReadFileOrEmpty(dir_->Sub("race-a.log")) << ReadFileOrEmpty(dir_->Sub("race-b.log"));
   const std::string loser = ReadFileOrEmpty(dir_->Sub(ca == 1 ? "race-a.log" : "race-b.log"));
   EXPECT_NE(loser.find("/w/index/WRITER: "), std::string::npos) << loser;
 }
