@@ -64,6 +64,19 @@ int WaitExit(pid_t pid, std::chrono::seconds limit) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// `dcmfs scp ARCHIVE --port PORT` (AE title DCMFS) once it answers C-ECHO;
+// -1 (and the child killed) if it does not within 30 s.
+pid_t StartScp(const std::string& archive, const std::string& port, const std::string& log) {
+  const pid_t pid = Spawn({DcmfsBinary(), "scp", archive, "--port", port, "--aet", "DCMFS"}, log);
+  const bool up =
+      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
+              std::chrono::seconds(30));
+  if (up) return pid;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
 long Instances(const std::string& archive) {
   const std::string out = Dcmfs("status " + Q(archive)).output;
   const size_t at = out.find("instances: ");
@@ -237,12 +250,8 @@ std::vector<std::string> AcknowledgedFiles(const std::string& log, int* failures
 TEST_F(S3WriteTest, ScpAnswersSuccessOnlyForDurableInstances) {
   const std::string archive = NewArchive("scp", "s/");
   const std::string port = std::to_string(FreePort());
-  const pid_t scp = Spawn({DcmfsBinary(), "scp", archive, "--port", port, "--aet", "DCMFS"},
-                          dir_->Sub("scp.log"));
-  ASSERT_TRUE(
-      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
-              std::chrono::seconds(30)))
-      << ReadFileOrEmpty(dir_->Sub("scp.log"));
+  const pid_t scp = StartScp(archive, port, dir_->Sub("scp.log"));
+  ASSERT_GT(scp, 0) << ReadFileOrEmpty(dir_->Sub("scp.log"));
   // storescu halts at the first unsuccessful store (its default).
   const std::string sent_log = dir_->Sub("storescu.log");
   const pid_t sender =
@@ -335,11 +344,8 @@ TEST_F(S3WriteTest, OneWriterPerBucketAndPrefix) {
   const std::string a = NewArchive("writer-a", "w/", conf), b = NewArchive("writer-b", "w/", conf);
   const std::string port = std::to_string(FreePort());
   const std::string a_log = dir_->Sub("writer-a.log");
-  pid_t scp = Spawn({DcmfsBinary(), "scp", a, "--port", port}, a_log);
-  ASSERT_TRUE(
-      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
-              std::chrono::seconds(30)))
-      << ReadFileOrEmpty(a_log);
+  pid_t scp = StartScp(a, port, a_log);
+  ASSERT_GT(scp, 0) << ReadFileOrEmpty(a_log);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const std::string holder =
@@ -363,11 +369,8 @@ TEST_F(S3WriteTest, OneWriterPerBucketAndPrefix) {
   WaitExit(scp, std::chrono::seconds(30));
 
   // A frozen writer: refused while its heartbeat is fresh, replaced once stale.
-  scp = Spawn({DcmfsBinary(), "scp", a, "--port", port}, a_log);
-  ASSERT_TRUE(
-      WaitFor([&] { return Shell("echoscu -aet T -aec DCMFS 127.0.0.1 " + port).exit_code == 0; },
-              std::chrono::seconds(30)))
-      << ReadFileOrEmpty(a_log);
+  scp = StartScp(a, port, a_log);
+  ASSERT_GT(scp, 0) << ReadFileOrEmpty(a_log);
   ::kill(scp, SIGSTOP);
   refused = Dcmfs("ingest --no-progress " + Q(b) + " " + one);
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
