@@ -82,11 +82,56 @@ def largest_series(src):
             by.setdefault((ds.StudyInstanceUID, ds.SeriesInstanceUID), []).append(p)
     return max(by.items(), key=lambda kv: len(kv[1]))
 
+BIG_DICOM = """
+import sys, numpy as np, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+m = FileMetaDataset(); m.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.7'
+m.MediaStorageSOPInstanceUID = generate_uid(); m.TransferSyntaxUID = ExplicitVRLittleEndian
+d = Dataset(); d.file_meta = m; d.is_little_endian = True; d.is_implicit_VR = False
+d.SOPClassUID = m.MediaStorageSOPClassUID; d.SOPInstanceUID = m.MediaStorageSOPInstanceUID
+d.PatientName = 'Big^Noise'; d.PatientID = 'BIG1'; d.Modality = 'OT'
+d.StudyInstanceUID = generate_uid(); d.SeriesInstanceUID = generate_uid()
+frames = int(sys.argv[2])
+d.Rows, d.Columns, d.NumberOfFrames = 4096, 4096, frames
+d.SamplesPerPixel = 1; d.PhotometricInterpretation = 'MONOCHROME2'
+d.BitsAllocated = 16; d.BitsStored = 16; d.HighBit = 15; d.PixelRepresentation = 0
+d.PixelData = np.random.default_rng(3).integers(0, 65536, frames * 4096 * 4096, dtype=np.uint16).tobytes()
+d.save_as(sys.argv[1], write_like_original=False)
+"""
+
+def big_file_ingest(a, env, w):
+    """One large incompressible file (noise): multipart upload, parts sequential vs in parallel."""
+    src = os.path.join(w, "big"); os.makedirs(src)
+    path = os.path.join(src, "big.dcm")
+    run(["/usr/bin/python3", "-c", BIG_DICOM, path, str(max(1, a.big_mb // 32))])
+    mb = os.path.getsize(path) / 1e6
+    res = {}
+    for label, parts in (("local", None), ("S3 1 part in flight", 1), ("S3 4 parts in flight", 4)):
+        times = []
+        for i in range(a.repeats):
+            archive = os.path.join(w, f"big-{parts}-{i}")
+            if parts:
+                os.makedirs(archive)
+                with open(os.path.join(archive, "store.conf"), "w") as f:
+                    f.write(f"backend = s3\nendpoint = {env['S3_ENDPOINT']}\nbucket = bench\n"
+                            f"region = {env['S3_REGION']}\nprefix = big{parts}-{i}/\n"
+                            f"parallel_parts = {parts}\n")
+            t = time.monotonic(); run([a.dcmfs, "ingest", "--no-progress", archive, src], env=env)
+            times.append(time.monotonic() - t)
+        res[label] = med(times)
+    line = ", ".join(f"{k} {mb / v:.1f} MB/s" for k, v in res.items())
+    print(f"ingest of one {mb:.0f} MB file (noise, multipart 16 MiB parts): {line}; "
+          f"S3/local time ratio {res['S3 1 part in flight'] / res['local']:.2f} -> "
+          f"{res['S3 4 parts in flight'] / res['local']:.2f}  (median of {a.repeats})")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dcmfs", required=True); ap.add_argument("--env", required=True)
     ap.add_argument("--work", required=True); ap.add_argument("--corpus", required=True)
     ap.add_argument("--ct-slices", type=int, default=160); ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--big-mb", type=int, default=256)
+    ap.add_argument("--only", choices=["ingest"], help="only the ingest measurements")
     a = ap.parse_args()
     global ENV
     env = ENV = env_of(a.env)
@@ -104,6 +149,10 @@ def main():
         t_s3.append(ingest(a, env, os.path.join(w, f"s3-{i}"), src, prefix=f"run{i}/"))
     print(f"ingest  local {mb / med(t_local):7.1f} MB/s   S3 {mb / med(t_s3):7.1f} MB/s   "
           f"S3/local time ratio {med(t_s3) / med(t_local):.2f}  (median of {a.repeats})")
+
+    big_file_ingest(a, env, w)
+    if a.only == "ingest":
+        return
 
     # 2. cold series.nii
     (study, series), files = largest_series(src)

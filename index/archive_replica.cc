@@ -7,6 +7,8 @@
 #include "base/log.h"
 #include "index/archive_layout.h"
 #include "index/index_log.h"
+#include "index/store_config.h"
+#include "index/writer_lease.h"
 
 namespace dcmfs {
 namespace {
@@ -44,6 +46,12 @@ Status PrepareArchiveWriter(const std::string& root, CatalogOptions* options) {
                                    "the archive's writer");
   }
   if (!store) return Status::Ok();
+  // The lease first: a second writer must not write even the secret.
+  ASSIGN_OR_RETURN(StoreConfig config, LoadStoreConfig(ArchiveLayout{root}));
+  WriterLeaseOptions lease;
+  lease.stale_after = std::chrono::seconds(config.writer_stale_seconds);
+  lease.force = options->publish.force_writer;
+  ASSIGN_OR_RETURN(options->publish.lease, WriterLease::Acquire(store, lease));
   Status shared = ShareArchiveSecret(*store, ArchiveLayout{root}.secret());
   if (!shared.ok() && !shared.IsNotFound()) return shared.WithContext("the archive secret");
   options->publish.store = std::move(store);

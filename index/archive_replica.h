@@ -29,7 +29,10 @@ Result<std::shared_ptr<ObjectStore>> OpenArchiveObjectStore(const std::string& r
 
 // Every writer of an archive calls this before opening its catalog.
 // InvalidArgument on a replica ("... follows s3://... read-only; ingest on
-// the archive's writer"). On an archive kept on an object store: sets
+// the archive's writer"). On an archive kept on an object store: takes the
+// writer lease (index/writer_lease.h; Busy naming the holder when another
+// live writer has it, unless options->publish.force_writer) into
+// options->publish.lease, which must be kept while writing; sets
 // options->publish so the catalog publishes its index log, and shares the
 // archive secret (adopting the store's if the folder has none yet;
 // AlreadyExists if they differ). A local-only archive is left as it is.

@@ -11,6 +11,8 @@
 
 namespace dcmfs {
 
+class WriterLease;  // index/writer_lease.h
+
 struct IndexLogOptions {
   // Where the log lives; nullptr: no log (a local-only archive).
   std::shared_ptr<ObjectStore> store;
@@ -24,6 +26,13 @@ struct IndexLogOptions {
   // Writer: a new checkpoint after this many log bytes since the last one
   // (readers that mount later replay at most about this much).
   uint64_t checkpoint_every_bytes = 64u << 20;
+  // Writer: the lease that makes it the archive's one writer
+  // (index/writer_lease.h), taken by PrepareArchiveWriter; once another
+  // writer takes it over, publication fails with its Busy status (the fence).
+  std::shared_ptr<WriterLease> lease;
+  // Input of PrepareArchiveWriter: take the lease even from a live holder
+  // (`--force-writer`).
+  bool force_writer = false;
 };
 
 }  // namespace dcmfs

@@ -129,6 +129,7 @@ class IngestRun {
   bool walking_done_ = false;            // GUARDED_BY(mu_)
   uint64_t files_found_ = 0;             // GUARDED_BY(mu_)
   Status failure_;                       // GUARDED_BY(mu_); the first archive failure
+  std::vector<std::string> failed_;      // GUARDED_BY(mu_); every file it stopped, with why
   IngestReport report_;                  // GUARDED_BY(mu_)
   IngestProgress progress_state_;        // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point last_progress_{};  // GUARDED_BY(mu_)
@@ -137,6 +138,7 @@ class IngestRun {
 
 void IngestRun::Fail(Status s) {
   std::lock_guard<std::mutex> lock(mu_);
+  failed_.push_back(s.message());
   if (failure_.ok()) failure_ = std::move(s);
   not_empty_.notify_all();
   not_full_.notify_all();
@@ -315,7 +317,7 @@ void IngestRun::WorkerLoop() {
         not_full_.notify_one();
       }
       Status s = IngestFile(path);
-      if (!s.ok()) return Fail(s.WithContext("ingest"));
+      if (!s.ok()) return Fail(s.WithContext(path));
       {
         std::lock_guard<std::mutex> lock(mu_);
         ++progress_state_.files_done;
@@ -340,7 +342,15 @@ Result<IngestReport> IngestRun::Run(const std::vector<std::string>& paths, int t
     not_empty_.notify_all();
   }
   for (auto& w : workers) w.join();
-  if (!failure_.ok()) return failure_;
+  if (!failure_.ok()) {
+    // What a caller acknowledges: the instances stored before the failure
+    // are durable and indexed; the files named were not stored.
+    std::string m = "the archive failed; " + std::to_string(report_.new_instances) +
+                    " new instances were stored before (kept); not stored:";
+    for (const std::string& f : failed_) m += "\n  " + f;
+    return Status(failure_.code(), m + "\nfiles not reached yet were not tried; run the same "
+                                       "ingest again to store the rest");
+  }
   RETURN_IF_ERROR(catalog_.Flush());
   // The run's changes reach the shared index log before it reports, so every
   // replica sees them within its poll interval (index/index_log.h).

@@ -95,6 +95,10 @@ Result<StoreConfig> LoadStoreConfig(const ArchiveLayout& layout) {
   ASSIGN_OR_RETURN(auto kv, ReadKeyValues(path));
   const std::string backend = kv.count("backend") ? kv["backend"] : "local";
   if (backend == "local") return config;
+  if (kv.count("writer_stale_seconds")) {
+    ASSIGN_OR_RETURN(config.writer_stale_seconds,
+                     ParseInt(path, "writer_stale_seconds", kv["writer_stale_seconds"]));
+  }
   if (backend == "directory") {
     config.backend = StoreConfig::Backend::kDirectory;
     config.directory = kv["directory"];
@@ -120,6 +124,14 @@ Result<StoreConfig> LoadStoreConfig(const ArchiveLayout& layout) {
   }
   if (kv.count("retries")) {
     ASSIGN_OR_RETURN(s3.retries, ParseInt(path, "retries", kv["retries"]));
+  }
+  // Upload tuning, optional (benchmarks, tests of multipart-sized files).
+  if (kv.count("parallel_parts")) {
+    ASSIGN_OR_RETURN(s3.parallel_parts, ParseInt(path, "parallel_parts", kv["parallel_parts"]));
+  }
+  if (kv.count("multipart_threshold_mb")) {
+    ASSIGN_OR_RETURN(int mb, ParseInt(path, "multipart_threshold_mb", kv["multipart_threshold_mb"]));
+    s3.multipart_threshold = static_cast<uint64_t>(mb) << 20;
   }
   if (s3.endpoint.empty() || s3.bucket.empty()) {
     return Status::InvalidArgument(path + ": backend s3 needs endpoint and bucket");

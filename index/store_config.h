@@ -28,6 +28,7 @@ struct S3Settings {
   // Not in store.conf: tuning for tests and benchmarks.
   uint64_t multipart_threshold = 64ull << 20;  // PutFile above this goes up in parts
   uint64_t part_size = 16ull << 20;            // S3 needs >= 5 MiB for all parts but the last
+  int parallel_parts = 4;                      // parts of one multipart upload in flight
   int list_page_size = 1000;                   // max-keys of one ListObjectsV2 page
 };
 
@@ -37,6 +38,9 @@ struct StoreConfig {
   enum class Backend { kLocal, kS3, kDirectory } backend = Backend::kLocal;
   S3Settings s3;
   std::string directory;
+  // `writer_stale_seconds`: a writer lease without a heartbeat for this long
+  // may be taken by another writer (index/writer_lease.h).
+  int writer_stale_seconds = 60;
 };
 
 // ARCHIVE/store.conf.

@@ -97,6 +97,7 @@ int Ingest(const IngestArgs& args) {
   // Refuses a replica (read-only); on an object store, publishes the index
   // log and shares the archive secret (docs/semantics.md, "One archive, many mounts").
   CatalogOptions catalog_options;
+  catalog_options.publish.force_writer = args.force_writer;
   dcmfs::Status writer = PrepareArchiveWriter(layout.root, &catalog_options);
   if (!writer.ok()) return Fail(writer.WithContext("ingest"));
   std::error_code ec;
@@ -151,8 +152,9 @@ int Mount(const MountOptions& options) {
   return s.ok() ? kExitOk : Fail(s);
 }
 
-int Reindex(const std::string& archive) {
+int Reindex(const std::string& archive, bool force_writer) {
   CatalogOptions publish;
+  publish.publish.force_writer = force_writer;
   dcmfs::Status writer = PrepareArchiveWriter(archive, &publish);
   if (!writer.ok()) return Fail(writer.WithContext("reindex"));
   Result<ReindexReport> r = dcmfs::Reindex(archive);

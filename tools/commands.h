@@ -20,11 +20,13 @@ struct IngestArgs {
   std::vector<std::string> paths;
   int threads = 0;  // 0: hardware concurrency
   bool progress = true;
+  bool force_writer = false;  // take the writer lease from a live holder
 };
 int Ingest(const IngestArgs& args);
 
 int Mount(const MountOptions& options);
-int Reindex(const std::string& archive);
+// force_writer: take the writer lease from a live holder (an archive on an object store).
+int Reindex(const std::string& archive, bool force_writer);
 int Verify(const std::string& archive);
 int CacheStats(const std::string& archive);
 int ShowStatus(const std::string& archive);

@@ -102,6 +102,9 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
       ->required();
   ingest_cmd->add_option("--threads", ingest.threads, "worker threads (default: all cores)");
   ingest_cmd->add_flag("!--no-progress", ingest.progress, "no progress line on stderr");
+  ingest_cmd->add_flag("--force-writer", ingest.force_writer,
+                       "on an object store: take the writer lease from another live writer "
+                       "(which then stops publishing)");
   S3Args s3;
   AddS3Options(*ingest_cmd, s3);
 
@@ -172,6 +175,9 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   std::string archive;
   auto* reindex_cmd = app.add_subcommand("reindex", "Rebuild ARCHIVE/index from the blobs");
   reindex_cmd->add_option("ARCHIVE", archive, "archive folder")->required();
+  bool reindex_force_writer = false;
+  reindex_cmd->add_flag("--force-writer", reindex_force_writer,
+                        "on an object store: take the writer lease from another live writer");
   AddS3Options(*reindex_cmd, s3);
   auto* verify_cmd = app.add_subcommand(
       "verify", "Re-hash every blob; exit 1 and list problems by blob and instance");
@@ -287,7 +293,7 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   }
   if (*scp_cmd) return RunScpForeground(scp_archive, scp);
   if (*attach_cmd) return Attach(attach);
-  if (*reindex_cmd) return Reindex(archive);
+  if (*reindex_cmd) return Reindex(archive, reindex_force_writer);
   if (*verify_cmd) return Verify(archive);
   if (*cache_cmd) return CacheStats(archive);
   if (*status_cmd) return ShowStatus(archive);

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "index/internal/log_format.h"
 #include "index/internal/log_gc.h"
+#include "index/writer_lease.h"
 
 namespace dcmfs::internal {
 namespace {
@@ -131,6 +132,8 @@ Status LogPublisher::ResumeLocked() {
 }
 
 Status LogPublisher::PublishLocked() {
+  // The fence: a writer whose lease was taken over writes nothing more.
+  if (options_.lease) RETURN_IF_ERROR(options_.lease->Check());
   if (!resumed_) RETURN_IF_ERROR(ResumeLocked());
   if (need_checkpoint_) RETURN_IF_ERROR(CheckpointLocked(false));
   if (db_.db()->GetLatestSequenceNumber() <= published_) return Status::Ok();

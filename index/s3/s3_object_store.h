@@ -11,8 +11,9 @@
 // attempt that gets no byte for the rest of that budget is abandoned, so a
 // stopped or frozen gateway yields IoError("s3://bucket/key: ...") in about
 // timeout_ms, never a hang. PutFile uploads files above
-// settings.multipart_threshold in parts of settings.part_size (aborting the
-// upload on failure). Credentials never appear in messages or logs.
+// settings.multipart_threshold in parts of settings.part_size,
+// settings.parallel_parts of them in flight (aborting the upload on failure).
+// Credentials never appear in messages or logs.
 // Thread-safe.
 #pragma once
 

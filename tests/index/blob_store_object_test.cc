@@ -16,8 +16,6 @@
 namespace dcmfs {
 namespace {
 
-using testing::CephCluster;
-
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
@@ -55,24 +53,14 @@ std::string EncapsulatedFile(const std::vector<uint32_t>& sizes,
   return f;
 }
 
-class ObjectBlobStoreTest : public ::testing::Test {
+class ObjectBlobStoreTest : public testing::CephSuite {
  protected:
-  static void SetUpTestSuite() { cluster_ = CephCluster::Start(&start_error_).release(); }
-  static void TearDownTestSuite() {
-    if (cluster_ != nullptr) EXPECT_EQ(cluster_->Stop(), "");
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
-    if (cluster_ == nullptr) {
-      GTEST_FAIL() << "no Ceph cluster: " << start_error_;
-    }
-    settings_.endpoint = cluster_->endpoint();
-    settings_.bucket = "dcmfs-blob-test";
-    settings_.region = cluster_->region();
-    settings_.prefix = ::testing::UnitTest::GetInstance()->current_test_info()->name() + std::string("/");
-    settings_.access_key = cluster_->access_key();
-    settings_.secret_key = cluster_->secret_key();
+    CephSuite::SetUp();
+    if (HasFatalFailure()) return;
+    settings_ = Settings("dcmfs-blob-test",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                             std::string("/"));
     settings_.timeout_ms = 2000;
     const Status made = CreateS3BucketIfMissing(settings_);
     ASSERT_TRUE(made.ok()) << made.ToString();
@@ -85,15 +73,10 @@ class ObjectBlobStoreTest : public ::testing::Test {
     blobs_ = std::move(blobs).value();
   }
 
-  static CephCluster* cluster_;
-  static std::string start_error_;
   testing::TempDir tmp_;
   S3Settings settings_;
   std::unique_ptr<BlobStore> blobs_;
 };
-
-CephCluster* ObjectBlobStoreTest::cluster_ = nullptr;
-std::string ObjectBlobStoreTest::start_error_;
 
 TEST_F(ObjectBlobStoreTest, RoundTripsAndLists) {
   const std::string a = RandomBytes(700000, 1), b = std::string(3 << 20, 'z') + "tail";

@@ -19,7 +19,6 @@
 namespace dcmfs {
 namespace {
 
-using testing::CephCluster;
 using testing::ShellQuote;
 
 std::string RandomBytes(size_t n, uint32_t seed) {
@@ -33,31 +32,17 @@ std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-class S3ObjectStoreTest : public ::testing::Test {
+class S3ObjectStoreTest : public testing::CephSuite {
  protected:
-  static void SetUpTestSuite() { cluster_ = CephCluster::Start(&start_error_).release(); }
-  static void TearDownTestSuite() {
-    if (cluster_ != nullptr) EXPECT_EQ(cluster_->Stop(), "");
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
-    if (cluster_ == nullptr) {
-      GTEST_FAIL() << "no Ceph cluster: " << start_error_;
-    }
+    CephSuite::SetUp();
+    if (HasFatalFailure()) return;
     const Status made = CreateS3BucketIfMissing(Settings());
     ASSERT_TRUE(made.ok()) << made.ToString();
   }
 
   static S3Settings Settings(const std::string& prefix = "t/") {
-    S3Settings s;
-    s.endpoint = cluster_->endpoint();
-    s.bucket = "dcmfs-client-test";
-    s.region = cluster_->region();
-    s.prefix = prefix;
-    s.access_key = cluster_->access_key();
-    s.secret_key = cluster_->secret_key();
-    return s;
+    return CephSuite::Settings("dcmfs-client-test", prefix);
   }
   static std::unique_ptr<ObjectStore> Open(const S3Settings& s = Settings()) {
     auto store = OpenS3ObjectStore(s);
@@ -75,13 +60,7 @@ class S3ObjectStoreTest : public ::testing::Test {
         " -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' " + args + " " +
         ShellQuote(cluster_->endpoint() + "/dcmfs-client-test" + path) + then);
   }
-
-  static CephCluster* cluster_;
-  static std::string start_error_;
 };
-
-CephCluster* S3ObjectStoreTest::cluster_ = nullptr;
-std::string S3ObjectStoreTest::start_error_;
 
 TEST_F(S3ObjectStoreTest, PutGetHeadRangeDelete) {
   auto store = Open();

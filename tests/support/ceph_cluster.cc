@@ -139,7 +139,10 @@ bool CephCluster::GatewayAnswers(int timeout_ms) const {
   return false;
 }
 
-std::string CephCluster::StopGateway() {
+std::string CephCluster::StopGateway() { return StopGatewayWith(SIGTERM); }
+std::string CephCluster::KillGateway() { return StopGatewayWith(SIGKILL); }
+
+std::string CephCluster::StopGatewayWith(int first_signal) {
   const int pid = GatewayPid();
   if (pid <= 0) return "no radosgw pid in " + dir_ + "/run/rgw.pid";
   // Remember how it was started before it goes.
@@ -158,7 +161,7 @@ std::string CephCluster::StopGateway() {
     }
   }
   ::kill(pid, SIGCONT);
-  ::kill(pid, SIGTERM);
+  ::kill(pid, first_signal);
   for (int i = 0; i < 100; ++i) {
     if (ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cmdline").empty()) return "";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -194,6 +197,36 @@ std::string CephCluster::ResumeGateway() {
   const int pid = GatewayPid();
   if (pid <= 0 || ::kill(pid, SIGCONT) != 0) return "cannot SIGCONT radosgw";
   return "";
+}
+
+CephCluster* CephSuite::cluster_ = nullptr;
+std::string CephSuite::start_error_;
+
+void CephSuite::SetUpTestSuite() {
+  if (cluster_ == nullptr) cluster_ = CephCluster::Start(&start_error_).release();
+}
+
+void CephSuite::TearDownTestSuite() {
+  if (cluster_ != nullptr) {
+    EXPECT_EQ(cluster_->Stop(), "");
+  }
+  delete cluster_;
+  cluster_ = nullptr;
+}
+
+void CephSuite::SetUp() {
+  if (cluster_ == nullptr) GTEST_FAIL() << "no Ceph cluster: " << start_error_;
+}
+
+S3Settings CephSuite::Settings(const std::string& bucket, const std::string& prefix) {
+  S3Settings s;
+  s.endpoint = cluster_->endpoint();
+  s.bucket = bucket;
+  s.region = cluster_->region();
+  s.prefix = prefix;
+  s.access_key = cluster_->access_key();
+  s.secret_key = cluster_->secret_key();
+  return s;
 }
 
 }  // namespace dcmfs::testing

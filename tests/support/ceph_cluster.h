@@ -13,9 +13,13 @@
 // test a store that goes away. Not thread-safe.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "index/store_config.h"
 
 namespace dcmfs::testing {
 
@@ -43,6 +47,8 @@ class CephCluster {
 
   // Kills radosgw (SIGTERM, then SIGKILL) and waits until it is gone; "" on success.
   std::string StopGateway();
+  // The same with SIGKILL at once: requests in flight are cut, none finished.
+  std::string KillGateway();
   // Starts radosgw again with the command line it had; waits until it answers.
   std::string StartGateway();
   // SIGSTOP / SIGCONT the gateway: it keeps its port but answers nothing.
@@ -55,12 +61,32 @@ class CephCluster {
  private:
   CephCluster() = default;
   int GatewayPid() const;
+  std::string StopGatewayWith(int first_signal);
   bool GatewayAnswers(int timeout_ms) const;
 
   std::string dir_, endpoint_, access_key_, secret_key_, region_;
   int port_ = 0;
   std::vector<std::string> rgw_argv_;  // remembered for StartGateway
   bool stopped_ = false;
+};
+
+// A GoogleTest suite sharing one cluster between all its tests (started in
+// SetUpTestSuite, stopped in TearDownTestSuite). SetUp fails the test with
+// the reason when the cluster did not start (a missing prerequisite is a
+// failure, never a skip). One suite deriving from this per binary: a second
+// one would start a second cluster.
+class CephSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  // Settings for `bucket` under `prefix` on this binary's cluster (keys
+  // included), with the store's defaults for everything else.
+  static S3Settings Settings(const std::string& bucket, const std::string& prefix);
+
+  static CephCluster* cluster_;
+  static std::string start_error_;
 };
 
 }  // namespace dcmfs::testing
