@@ -105,6 +105,18 @@ size_t ReadHeader(char* data, size_t size, size_t count, void* user) {
     v.erase(0, v.find_first_not_of(" \t"));
     v.erase(v.find_last_not_of(" \t\r\n") + 1);
     t->response->etag = v;
+  } else if (line.size() > 14 && strncasecmp(line.data(), "content-range:", 14) == 0) {
+    // "Content-Range: bytes 100-611/612": the total follows the slash.
+    const size_t slash = line.find('/');
+    if (slash != std::string_view::npos) {
+      uint64_t total = 0;
+      bool digits = false;
+      for (size_t i = slash + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+        total = total * 10 + static_cast<uint64_t>(line[i] - '0');
+        digits = true;
+      }
+      if (digits) t->response->range_total = total;
+    }
   }
   return n;
 }
@@ -250,7 +262,10 @@ CURLcode Http::Impl::Once(CURL* h, const Request& req, Response* response,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
   std::string range;
-  if (req.range) {
+  if (req.suffix) {
+    range = "-" + std::to_string(*req.suffix);
+    curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  } else if (req.range) {
     range = std::to_string(req.range->first) + "-" + std::to_string(req.range->second);
     curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
   }
