@@ -121,7 +121,11 @@ class ObjectBlobReader final : public BlobReader {
     }
     if (shared_->disk) {
       for (size_t i = first; i <= last; ++i) {
-        if (!frames[i - first]) frames[i - first] = FromDisk(i);
+        if (frames[i - first]) {
+          shared_->disk->Touch(DiskName(digest_, i));  // hot in memory: keep it on disk too
+        } else {
+          frames[i - first] = FromDisk(i);
+        }
       }
     }
     // Fetch each run of consecutive missing frames with one ranged GET.

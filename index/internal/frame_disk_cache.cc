@@ -136,6 +136,12 @@ std::optional<std::string> FrameDiskCache::Get(const std::string& name) {
   return file;
 }
 
+void FrameDiskCache::Touch(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  if (it != entries_.end()) lru_.splice(lru_.begin(), lru_, it->second.pos);
+}
+
 void FrameDiskCache::Put(const std::string& name, std::string_view payload) {
   if (payload.size() > max_bytes_ || name.size() < 2) return;
   const std::string path = PathOf(name);

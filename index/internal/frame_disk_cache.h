@@ -42,6 +42,10 @@ class FrameDiskCache {
   // The payload stored under `name` ([0-9a-z-]+), or nullopt (absent, or
   // corrupt: then the file is removed and counted).
   std::optional<std::string> Get(const std::string& name);
+  // Marks `name` as just used (a hit in a cache above this one), so that
+  // what stays hot in memory is not evicted from disk as the oldest fetch.
+  // In memory only: the files' mtimes order the next mount's LRU.
+  void Touch(const std::string& name);
   // Stores `payload` under `name` (replacing), then evicts to the bound.
   // A payload larger than the whole bound is not stored.
   void Put(const std::string& name, std::string_view payload);

@@ -43,6 +43,20 @@ TEST(FrameDiskCacheTest, EvictsLeastRecentlyUsedWithinTheBound) {
   EXPECT_EQ(cache->Get("cc-1"), Payload('c', 1000));
 }
 
+// A hit in the memory cache above (Touch) keeps an entry from being the
+// next evicted, though the disk copy was not read.
+TEST(FrameDiskCacheTest, TouchedEntriesAreKept) {
+  testing::TempDir tmp;
+  auto cache = FrameDiskCache::Open(tmp.Sub("c"), 2000);
+  cache->Put("aa-1", Payload('a', 1000));
+  cache->Put("bb-1", Payload('b', 1000));
+  cache->Touch("aa-1");
+  cache->Touch("zz-1");  // unknown: nothing happens
+  cache->Put("cc-1", Payload('c', 1000));
+  EXPECT_EQ(cache->Get("aa-1"), Payload('a', 1000));
+  EXPECT_EQ(cache->Get("bb-1"), std::nullopt);
+}
+
 TEST(FrameDiskCacheTest, OrderAndContentSurviveAReopen) {
   testing::TempDir tmp;
   {
