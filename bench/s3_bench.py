@@ -151,26 +151,30 @@ def main():
     level0 = os.path.join(slide, "level-0-frames-0-30.dcm")
     ds = pydicom.dcmread(level0)
     frames = list(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
-    frame0 = frames[0]  # the stored tile holding IIIF region 0,0,256,256
     raw = open(level0, "rb").read()
-    # For the direct read: the largest stored tile (the first ones sit in the
-    # header prefix the mount reads when it lists the slide).
+    across = -(-int(ds.TotalPixelMatrixColumns) // int(ds.Columns))
+    # An interior stored tile past the first 128 KiB: listing the slide reads
+    # a header prefix of each level, which already holds the first tiles.
+    k = next(i for i, f in enumerate(frames) if raw.find(f) > 131072 and i % across < across - 1
+             and (i // across + 1) * int(ds.Rows) <= int(ds.TotalPixelMatrixRows))
+    x, y = k % across * int(ds.Columns), k // across * int(ds.Rows)
+    region = f"{x},{y},256,256/256,"
+    # For the direct read: the largest stored tile.
     big = max(frames, key=len)
     frag_off = raw.find(big)
     m = Mount(a.dcmfs, wsi, os.path.join(w, "mnt"), "--no-persistent-cache")
     try:
-        svc = glob.glob(os.path.join(m.mnt, f"studies/{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/iiif/*/info.json"))
-        svc = os.path.dirname(sorted(svc)[0])
+        svc = os.path.join(m.mnt, f"studies/{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/iiif/{ds.SeriesInstanceUID}")
         before = m.fetched()
         open(os.path.join(svc, "info.json"), "rb").read()
         after_info = m.fetched()
-        tile = open(os.path.join(svc, "0,0,256,256/256,/0/default.jpg"), "rb").read()
+        tile = open(os.path.join(svc, region, "0/default.jpg"), "rb").read()
         after_tile = m.fetched()
     finally:
         m.close()
-    print(f"IIIF tile 0,0,256,256/256, of level 0 ({ds.Columns}x{ds.Rows} stored tiles): stored tile "
-          f"{len(frame0)} B in the original; fetched for the tile {after_tile - after_info} B "
-          f"(ratio {(after_tile - after_info) / len(frame0):.2f}); info.json/pyramid set-up before it "
+    print(f"IIIF tile {region} of level 0 ({ds.Columns}x{ds.Rows} stored tiles): stored tile {k} is "
+          f"{len(frames[k])} B in the original; fetched for the tile {after_tile - after_info} B "
+          f"(ratio {(after_tile - after_info) / len(frames[k]):.2f}); info.json/pyramid set-up before it "
           f"{after_info - before} B")
     m = Mount(a.dcmfs, wsi, os.path.join(w, "mnt"), "--no-persistent-cache")
     try:
