@@ -43,9 +43,10 @@
 namespace dcmfs {
 namespace {
 
-// The first GET of a blob's tail: footer and table of up to ~60 frames (a
-// 15 MiB original); a longer table costs a second GET. Small, because a
-// series is hundreds of small blobs and each pays it once.
+// The first GET of a blob's tail: footer and table of up to ~60 frames (8
+// bytes each: ~4 MiB of native pixel data in 64 KiB frames, 15 MiB in
+// 256 KiB ones); a longer table costs a second GET. Small, because a series
+// is hundreds of small blobs and each pays it once.
 constexpr uint64_t kTailGuess = 512;
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
