@@ -94,7 +94,8 @@ void FrameDiskCache::Scan() {
     if (ec || size < kHeader) continue;
     found.push_back({name, size - kHeader, it->last_write_time(ec)});
   }
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime < b.mtime; });
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.mtime < b.mtime; });
   std::lock_guard lock(mu_);
   for (Found& f : found) {
     lru_.push_front(f.name);

@@ -53,22 +53,23 @@ class FrameDiskCache {
   FrameDiskCacheStats Stats() const;
 
  private:
-  FrameDiskCache(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  FrameDiskCache(std::string dir, uint64_t max_bytes)
+      : dir_(std::move(dir)), max_bytes_(max_bytes) {}
   struct Entry {
     uint64_t bytes = 0;
     std::list<std::string>::iterator pos;  // in lru_ (front: most recent)
   };
   std::string PathOf(const std::string& name) const;
   void Scan();
-  void EvictLocked();                                      // REQUIRES(mu_)
+  void EvictLocked();                                       // REQUIRES(mu_)
   void ForgetLocked(const std::string& name, bool unlink);  // REQUIRES(mu_)
 
   const std::string dir_;
   const uint64_t max_bytes_;
-  mutable std::mutex mu_;  // leaf
-  std::list<std::string> lru_;                       // GUARDED_BY(mu_)
-  std::unordered_map<std::string, Entry> entries_;   // GUARDED_BY(mu_)
-  uint64_t bytes_ = 0;                               // GUARDED_BY(mu_)
+  mutable std::mutex mu_;                           // leaf
+  std::list<std::string> lru_;                      // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  uint64_t bytes_ = 0;                              // GUARDED_BY(mu_)
   std::atomic<uint64_t> hits_{0}, misses_{0}, corrupt_{0}, evictions_{0};
   std::atomic<bool> write_warned_{false};
 };

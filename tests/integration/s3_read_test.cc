@@ -39,7 +39,8 @@ class S3ReadTest : public ::testing::Test {
     o.mr_slices = 4;
     synth_ = MakeSynthetic(dir_->Sub("synth"), o);
     const std::string inputs = Q(dir_->Sub("synth")) + " " + Q(CorpusDir() + "/" + kSlide);
-    CommandResult s3 = Dcmfs("ingest --no-progress " + S3Flags() + " " + Q(S3Archive()) + " " + inputs);
+    CommandResult s3 =
+        Dcmfs("ingest --no-progress " + S3Flags() + " " + Q(S3Archive()) + " " + inputs);
     CommandResult local = Dcmfs("ingest --no-progress " + Q(LocalArchive()) + " " + inputs);
     if (s3.exit_code != 0 || local.exit_code != 0) {
       error_ = "ingest failed:\n" + s3.output + "\n" + local.output;
@@ -48,8 +49,10 @@ class S3ReadTest : public ::testing::Test {
     const std::string conf = S3Archive() + "/store.conf";
     std::string text = ReadFileOrEmpty(conf);
     const size_t at = text.find("timeout_ms = 10000");
-    if (at == std::string::npos) error_ = "store.conf has no default timeout_ms:\n" + text;
-    else WriteFileOrDie(conf, text.replace(at, 18, "timeout_ms = 3000"));
+    if (at == std::string::npos)
+      error_ = "store.conf has no default timeout_ms:\n" + text;
+    else
+      WriteFileOrDie(conf, text.replace(at, 18, "timeout_ms = 3000"));
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -63,8 +66,9 @@ class S3ReadTest : public ::testing::Test {
   }
 
   static std::string S3Flags() {
-    return "--s3-endpoint " + Q(cluster_->endpoint()) + " --s3-bucket " + kBucket + " --s3-region " +
-           Q(cluster_->region()) + " --s3-prefix r/ --s3-credentials " + Q(cluster_->env_file());
+    return "--s3-endpoint " + Q(cluster_->endpoint()) + " --s3-bucket " + kBucket +
+           " --s3-region " + Q(cluster_->region()) + " --s3-prefix r/ --s3-credentials " +
+           Q(cluster_->env_file());
   }
   static std::string S3Archive() { return dir_->Sub("s3-archive"); }
   static std::string LocalArchive() { return dir_->Sub("local-archive"); }
@@ -97,7 +101,8 @@ class S3ReadTest : public ::testing::Test {
     CommandResult r = Shell(
         "/usr/bin/python3 -c " +
         Q("import sys, pydicom\nfrom pydicom.encaps import generate_pixel_data_frame as frames\n"
-          "ds = pydicom.dcmread(sys.argv[1])\nprint(" + expr + ")") +
+          "ds = pydicom.dcmread(sys.argv[1])\nprint(" +
+          expr + ")") +
         " " + Q(file));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
@@ -137,8 +142,9 @@ TEST_F(S3ReadTest, OneIiifTileFetchesAboutItsStoredTile) {
   // An interior stored tile (5 x 6 tiles of 500 px) lying past the first
   // 128 KiB: the mount reads a header prefix of each level when it lists
   // the slide, which already holds the first tiles.
-  const std::string pick = Pydicom(
-      level0, "next(f'{i} {len(f)}' for i, f in enumerate(frames(ds.PixelData, 30)) "
+  const std::string pick =
+      Pydicom(level0,
+              "next(f'{i} {len(f)}' for i, f in enumerate(frames(ds.PixelData, 30)) "
               "if open(sys.argv[1], 'rb').read().find(f) > 131072 and i % 5 < 4 and i < 25)");
   const uint32_t index = static_cast<uint32_t>(std::stoul(pick));
   const uint64_t stored = std::stoull(pick.substr(pick.find(' ') + 1));
@@ -147,14 +153,17 @@ TEST_F(S3ReadTest, OneIiifTileFetchesAboutItsStoredTile) {
   // PS3.5 A.4: a JPEG ending on an odd byte carries one 00 pad, not part of the stream.
   Pydicom(level0, "open('" + frame + "', 'wb').write(list(frames(ds.PixelData, 30))[" +
                       std::to_string(index) + "].rstrip(b'\\0'))");
-  MountedArchive s3(S3Archive(), dir_->Sub("mnt-s3"), std::vector<std::string>{"--no-persistent-cache"});
+  MountedArchive s3(S3Archive(), dir_->Sub("mnt-s3"),
+                    std::vector<std::string>{"--no-persistent-cache"});
   ASSERT_TRUE(s3.ok()) << s3.log();
-  MountedArchive local(LocalArchive(), dir_->Sub("mnt-local"), std::vector<std::string>{"--no-persistent-cache"});
+  MountedArchive local(LocalArchive(), dir_->Sub("mnt-local"),
+                       std::vector<std::string>{"--no-persistent-cache"});
   ASSERT_TRUE(local.ok()) << local.log();
   const std::string svc = "/studies/" + study + "/" + series + "/iiif/" + series;
   ASSERT_FALSE(ReadFileOrEmpty(s3.path() + svc + "/info.json").empty()) << s3.log();
   const uint64_t before = Fetched(s3.path());
-  const std::string tile = ReadFileOrEmpty(s3.path() + svc + "/" + at + ",256,256/256,/0/default.jpg");
+  const std::string tile =
+      ReadFileOrEmpty(s3.path() + svc + "/" + at + ",256,256/256,/0/default.jpg");
   const uint64_t fetched = Fetched(s3.path()) - before;
   ASSERT_FALSE(tile.empty()) << s3.log();
   EXPECT_GT(fetched, stored / 2);  // it was fetched now (it compresses little)
@@ -162,7 +171,8 @@ TEST_F(S3ReadTest, OneIiifTileFetchesAboutItsStoredTile) {
   EXPECT_EQ(tile, ReadFileOrEmpty(local.path() + svc + "/" + at + ",256,256/256,/0/default.jpg"));
   // The stored tile itself (a pass-through), then a region over four tiles.
   const uint64_t before_whole = Fetched(s3.path());
-  EXPECT_EQ(ReadFileOrEmpty(s3.path() + svc + "/" + at + ",500,500/500,/0/default.jpg"), ReadFileOrEmpty(frame));
+  EXPECT_EQ(ReadFileOrEmpty(s3.path() + svc + "/" + at + ",500,500/500,/0/default.jpg"),
+            ReadFileOrEmpty(frame));
   EXPECT_EQ(Fetched(s3.path()), before_whole);  // that tile is already here
   EXPECT_EQ(ReadFileOrEmpty(s3.path() + svc + "/400,100,300,300/300,/0/default.png"),
             ReadFileOrEmpty(local.path() + svc + "/400,100,300,300/300,/0/default.png"));
@@ -174,16 +184,20 @@ TEST_F(S3ReadTest, OneIiifTileFetchesAboutItsStoredTile) {
 TEST_F(S3ReadTest, OneNiftiSliceFetchesAtMostTwiceItsBytes) {
   const SyntheticFile* ct = NativeCt();
   ASSERT_NE(ct, nullptr);
-  const uint64_t slice = std::stoull(Pydicom(ct->path, "ds.Rows * ds.Columns * ds.BitsAllocated // 8"));
+  const uint64_t slice =
+      std::stoull(Pydicom(ct->path, "ds.Rows * ds.Columns * ds.BitsAllocated // 8"));
   const std::string rel = "/studies/" + ct->study_uid + "/" + ct->series_uid + "/series.nii";
   {
-    MountedArchive first(S3Archive(), dir_->Sub("mnt-s3"), std::vector<std::string>{"--blob-disk-cache-size", "0"});
+    MountedArchive first(S3Archive(), dir_->Sub("mnt-s3"),
+                         std::vector<std::string>{"--blob-disk-cache-size", "0"});
     ASSERT_TRUE(first.ok()) << first.log();
     ASSERT_EQ(Pread(first.path() + rel, 0, 352).size(), 352u);  // builds and keeps the plan
   }
-  MountedArchive s3(S3Archive(), dir_->Sub("mnt-s3"), std::vector<std::string>{"--blob-disk-cache-size", "0"});
+  MountedArchive s3(S3Archive(), dir_->Sub("mnt-s3"),
+                    std::vector<std::string>{"--blob-disk-cache-size", "0"});
   ASSERT_TRUE(s3.ok()) << s3.log();
-  MountedArchive local(LocalArchive(), dir_->Sub("mnt-local"), std::vector<std::string>{"--no-persistent-cache"});
+  MountedArchive local(LocalArchive(), dir_->Sub("mnt-local"),
+                       std::vector<std::string>{"--no-persistent-cache"});
   ASSERT_TRUE(local.ok()) << local.log();
   const std::string path = s3.path() + rel;
   const uint64_t before = Fetched(s3.path());
@@ -196,7 +210,8 @@ TEST_F(S3ReadTest, OneNiftiSliceFetchesAtMostTwiceItsBytes) {
   const uint64_t fetched = Fetched(s3.path()) - before;
   EXPECT_EQ(got.size(), slice);
   EXPECT_LE(fetched, 2 * slice) << "slice " << slice << " B";
-  EXPECT_TRUE(got == Pread(local.path() + rel, at, slice)) << "slice bytes differ from the local mount's";
+  EXPECT_TRUE(got == Pread(local.path() + rel, at, slice))
+      << "slice bytes differ from the local mount's";
 }
 
 // Frames fetched by one mount are on disk for the next: a remount reads the
@@ -227,10 +242,12 @@ TEST_F(S3ReadTest, DiskCacheKeepsFetchedFramesAcrossARemount) {
     // a second read in the same mount comes from the kernel's page cache,
     // which the blob caches never see.)
     for (const SyntheticFile& f : synth_) {
-      if (f.path == series[0]->path || f.path == series[1]->path || f.path == series[2]->path) continue;
+      if (f.path == series[0]->path || f.path == series[1]->path || f.path == series[2]->path)
+        continue;
       EXPECT_EQ(dcm(first, &f), ReadFileOrEmpty(f.path)) << f.path;
     }
-    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(dcm(first, series[i]), ReadFileOrEmpty(series[i]->path));
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_EQ(dcm(first, series[i]), ReadFileOrEmpty(series[i]->path));
     EXPECT_GT(Fetched(first.path()), 0u);
     EXPECT_GT(BlobCounter(first.path(), "disk_evictions"), 0u);
   }
@@ -243,7 +260,8 @@ TEST_F(S3ReadTest, DiskCacheKeepsFetchedFramesAcrossARemount) {
   EXPECT_GT(on_disk, bound / 2);
   MountedArchive second(S3Archive(), dir_->Sub("mnt-s3"), args);
   ASSERT_TRUE(second.ok()) << second.log();
-  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(dcm(second, series[i]), ReadFileOrEmpty(series[i]->path));
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(dcm(second, series[i]), ReadFileOrEmpty(series[i]->path));
   EXPECT_EQ(Fetched(second.path()), 0u);
   EXPECT_GT(BlobCounter(second.path(), "disk_hits"), 0u);
   ASSERT_EQ(cluster_->StopGateway(), "");
@@ -261,7 +279,8 @@ TEST_F(S3ReadTest, DiskCacheKeepsFetchedFramesAcrossARemount) {
   CommandResult r = Shell("cat " + Q(unread) + " > /dev/null");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("Input/output error"), std::string::npos) << r.output;
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3 + 2));  // store.conf budget 3 s
+  EXPECT_LT(std::chrono::steady_clock::now() - t0,
+            std::chrono::seconds(3 + 2));  // store.conf budget 3 s
   ASSERT_EQ(cluster_->StartGateway(), "");
 }
 
