@@ -16,6 +16,10 @@
    - one slice's worth of series.nii (middle slice) from a fresh mount whose
      series plan is cached on disk, vs one slice's pixel bytes in the
      original file; and from a fresh mount with no cache at all.
+4. The on-disk cache of fetched frames (ARCHIVE/blob-cache): the CT
+   series' .dcm files read through one mount, then again after a remount
+   (bytes fetched the second time: goal 0). A store that goes away is
+   tested in tests/integration/s3_read_test.cc, not timed here.
 """
 import argparse, glob, json, os, statistics, struct, subprocess, time
 
@@ -46,6 +50,8 @@ class Mount:
             return json.load(f)
     def fetched(self):
         return self.stats()["blob_store"]["bytes_fetched"]
+    def requests(self):
+        return self.stats()["blob_store"]["requests"]
     def close(self):
         subprocess.run(["fusermount3", "-u", self.mnt])
         self.proc.wait(timeout=60)
@@ -164,10 +170,11 @@ def main():
             m = Mount(a.dcmfs, archive, os.path.join(w, "mnt"), "--no-persistent-cache")
             try:
                 t = time.monotonic(); n = cat(os.path.join(m.mnt, rel)); times.append(time.monotonic() - t)
-                fetched = m.fetched()
+                st = m.stats()["blob_store"]
+                fetched, requests = st["bytes_fetched"], st["requests"]
             finally:
                 m.close()
-        res[name] = (med(times), n, fetched)
+        res[name] = (med(times), n, fetched, requests)
     objs = []
     for p in files:
         h = run(["sha256sum", p]).stdout[:64]
@@ -183,7 +190,7 @@ def main():
     nii_mb = res["S3"][1] / 1e6
     print(f"cold series.nii ({len(files)} slices, {nii_mb:.1f} MB): local {res['local'][0]:.2f} s, "
           f"S3 {res['S3'][0]:.2f} s (ratio {res['S3'][0] / res['local'][0]:.2f}); "
-          f"S3 fetched {res['S3'][2] / 1e6:.1f} MB compressed; raw curl GET of those "
+          f"S3 fetched {res['S3'][2] / 1e6:.1f} MB compressed in {res['S3'][3]} requests; raw curl GET of those "
           f"{len(objs)} objects {med(curl_t):.2f} s (S3 mount / curl {res['S3'][0] / med(curl_t):.2f})")
 
     # 3a. one IIIF tile of the corpus slide
@@ -193,26 +200,30 @@ def main():
     level0 = os.path.join(slide, "level-0-frames-0-30.dcm")
     ds = pydicom.dcmread(level0)
     frames = list(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
-    frame0 = frames[0]  # the stored tile holding IIIF region 0,0,256,256
     raw = open(level0, "rb").read()
-    # For the direct read: the largest stored tile (the first ones sit in the
-    # header prefix the mount reads when it lists the slide).
+    across = -(-int(ds.TotalPixelMatrixColumns) // int(ds.Columns))
+    # An interior stored tile past the first 128 KiB: listing the slide reads
+    # a header prefix of each level, which already holds the first tiles.
+    k = next(i for i, f in enumerate(frames) if raw.find(f) > 131072 and i % across < across - 1
+             and (i // across + 1) * int(ds.Rows) <= int(ds.TotalPixelMatrixRows))
+    x, y = k % across * int(ds.Columns), k // across * int(ds.Rows)
+    region = f"{x},{y},256,256/256,"
+    # For the direct read: the largest stored tile.
     big = max(frames, key=len)
     frag_off = raw.find(big)
     m = Mount(a.dcmfs, wsi, os.path.join(w, "mnt"), "--no-persistent-cache")
     try:
-        svc = glob.glob(os.path.join(m.mnt, f"studies/{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/iiif/*/info.json"))
-        svc = os.path.dirname(sorted(svc)[0])
+        svc = os.path.join(m.mnt, f"studies/{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/iiif/{ds.SeriesInstanceUID}")
         before = m.fetched()
         open(os.path.join(svc, "info.json"), "rb").read()
         after_info = m.fetched()
-        tile = open(os.path.join(svc, "0,0,256,256/256,/0/default.jpg"), "rb").read()
+        tile = open(os.path.join(svc, region, "0/default.jpg"), "rb").read()
         after_tile = m.fetched()
     finally:
         m.close()
-    print(f"IIIF tile 0,0,256,256/256, of level 0 ({ds.Columns}x{ds.Rows} stored tiles): stored tile "
-          f"{len(frame0)} B in the original; fetched for the tile {after_tile - after_info} B "
-          f"(ratio {(after_tile - after_info) / len(frame0):.2f}); info.json/pyramid set-up before it "
+    print(f"IIIF tile {region} of level 0 ({ds.Columns}x{ds.Rows} stored tiles): stored tile {k} is "
+          f"{len(frames[k])} B in the original; fetched for the tile {after_tile - after_info} B "
+          f"(ratio {(after_tile - after_info) / len(frames[k]):.2f}); info.json/pyramid set-up before it "
           f"{after_info - before} B")
     m = Mount(a.dcmfs, wsi, os.path.join(w, "mnt"), "--no-persistent-cache")
     try:
@@ -231,9 +242,11 @@ def main():
     one = pydicom.dcmread(files[0])
     slice_bytes = int(one.Rows) * int(one.Columns) * int(one.BitsAllocated) // 8
     archive = os.path.join(w, "s3-0")
-    for label, extra in (("plan cached on disk", []), ("nothing cached", ["--no-persistent-cache"])):
+    # The blob disk cache is off here: it would serve what the first mount fetched.
+    no_disk = ["--blob-disk-cache-size", "0"]
+    for label, extra in (("plan cached on disk", no_disk), ("nothing cached", ["--no-persistent-cache"])):
         if label == "plan cached on disk":  # a first mount builds and stores the series plan
-            m = Mount(a.dcmfs, archive, os.path.join(w, "mnt"))
+            m = Mount(a.dcmfs, archive, os.path.join(w, "mnt"), *no_disk)
             with open(os.path.join(m.mnt, rel), "rb") as f: f.read(352)
             m.close()
         m = Mount(a.dcmfs, archive, os.path.join(w, "mnt"), *extra)
@@ -251,6 +264,21 @@ def main():
             m.close()
         print(f"series.nii one slice ({slice_bytes} B, {label}): fetched {fetched} B "
               f"(ratio {fetched / slice_bytes:.2f})")
+
+    # 4. the disk cache of fetched frames, across a remount
+    got = []
+    for attempt in range(2):
+        m = Mount(a.dcmfs, archive, os.path.join(w, "mnt"), "--blob-disk-cache-size", "256M")
+        try:
+            series_dir = os.path.join(m.mnt, f"studies/{study}/{series}")
+            before = m.fetched()
+            t = time.monotonic()
+            n = sum(cat(os.path.join(series_dir, f)) for f in sorted(os.listdir(series_dir)) if f.endswith(".dcm"))
+            got.append((m.fetched() - before, time.monotonic() - t, n))
+        finally:
+            m.close()
+    print(f"disk cache: the series' .dcm files ({got[0][2] / 1e6:.1f} MB) fetched {got[0][0] / 1e6:.1f} MB "
+          f"in {got[0][1]:.2f} s; after a remount {got[1][0]} B in {got[1][1]:.2f} s")
 
 if __name__ == "__main__":
     main()

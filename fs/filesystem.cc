@@ -95,6 +95,10 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const FilesystemOptions& op
   LocalBlobStoreOptions blob_options;
   blob_options.dir = layout.blobs();
   blob_options.frame_cache_bytes = options.blob_frame_cache_bytes;
+  if (options.persistent_cache) {  // over S3: fetched frames kept on this workstation's disk
+    blob_options.object_disk_cache_dir = layout.root + "/blob-cache";
+    blob_options.object_disk_cache_bytes = options.blob_disk_cache_bytes;
+  }
   Result<std::unique_ptr<BlobStore>> blobs = OpenArchiveBlobStore(layout, blob_options);
   if (!blobs.ok()) return blobs.status().WithContext("opening the blob store");
 

@@ -87,6 +87,9 @@ struct FilesystemOptions {
   bool persistent_cache = true;  // use ARCHIVE/cache for persist() providers
   uint64_t cache_max_bytes = 4ull << 30;
   size_t blob_frame_cache_bytes = 64u << 20;
+  // Blobs on an object store: the bound of the on-disk cache of fetched
+  // frames in ARCHIVE/blob-cache (used only with persistent_cache; 0: none).
+  uint64_t blob_disk_cache_bytes = 1ull << 30;
   DerivedFilesOptions derived;
 
   // --- The anonymized view (/anonymized) -------------------------------

@@ -46,7 +46,11 @@ std::string Filesystem::StatsJson() {
   j["blob_store"] = {{"requests", b.requests},
                      {"bytes_fetched", b.bytes_fetched},
                      {"frame_hits", b.frame_hits},
-                     {"frame_misses", b.frame_misses}};
+                     {"frame_misses", b.frame_misses},
+                     {"disk_hits", b.disk_hits},
+                     {"disk_corrupt", b.disk_corrupt},
+                     {"disk_bytes", b.disk_bytes},
+                     {"disk_evictions", b.disk_evictions}};
   j["inodes_known"] = inodes_.size();
   // Whether /anonymized is served (off when the archive secret is unavailable).
   j["anonymized_view"] = anon_ != nullptr;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "codecs/sha256.h"
@@ -37,6 +38,13 @@ class BlobReader {
   virtual Result<size_t> ReadOnce(uint64_t offset, std::span<uint8_t> out) const {
     return ReadAt(offset, out);
   }
+  // Offsets in the original where the store's frames start, when it cuts
+  // frames where a reader's pieces start (the object store:
+  // index/internal/frame_plan.h, a cut at Pixel Data and at every item of
+  // encapsulated Pixel Data, and every max_frame_bytes inside longer ones).
+  // Empty when frames are cut blindly (the local store: every 1 MiB). Lets a
+  // reader find one fragment of a multi-frame image without walking the file.
+  virtual std::vector<uint64_t> PieceStarts() const { return {}; }
 };
 
 struct LocalBlobStoreOptions {
@@ -45,6 +53,10 @@ struct LocalBlobStoreOptions {
   size_t frame_cache_bytes = 64u << 20;
   int compression_level = 3;
   bool fsync = true;  // tests of crash safety keep it on; benchmarks may compare
+  // Object-store archives only (OpenArchiveBlobStore passes them on): the
+  // on-disk cache of fetched frames; "" or 0 bytes: none.
+  std::string object_disk_cache_dir;
+  uint64_t object_disk_cache_bytes = 0;
 };
 
 struct ObjectBlobStoreOptions {
@@ -60,6 +72,14 @@ struct ObjectBlobStoreOptions {
   // Data and each encapsulated fragment start, so that a tile or a slice maps
   // to whole frames (docs/semantics.md, "Blobs on S3").
   uint32_t max_frame_bytes = 256u << 10;
+  // Native (uncompressed) Pixel Data is cut finer: a read grazing a slice
+  // (the NIfTI header puts slice boundaries mid-page) costs a 64 KiB frame.
+  uint32_t max_native_pixel_frame_bytes = 64u << 10;
+  // A bounded on-disk cache of fetched compressed frames and seek tables
+  // (index/internal/frame_disk_cache.h), per workstation: survives a
+  // remount, serves while the store is down. "" or 0 bytes: none.
+  std::string disk_cache_dir;
+  uint64_t disk_cache_bytes = 0;
 };
 
 // What a blob store fetched from remote storage (zero for the local one).
@@ -68,6 +88,10 @@ struct BlobStoreStats {
   uint64_t bytes_fetched = 0;  // compressed bytes received
   uint64_t frame_hits = 0;     // frames served from the memory cache
   uint64_t frame_misses = 0;
+  uint64_t disk_hits = 0;        // frames and seek tables served from the disk cache
+  uint64_t disk_corrupt = 0;     // disk cache entries that failed their checksum (refetched)
+  uint64_t disk_bytes = 0;       // payload bytes in the disk cache now
+  uint64_t disk_evictions = 0;
 };
 
 class BlobStore {

@@ -24,6 +24,8 @@ Result<std::unique_ptr<BlobStore>> OpenArchiveBlobStore(const ArchiveLayout& lay
   object.tmp_dir = layout.tmp();
   object.frame_cache_bytes = options.frame_cache_bytes;
   object.compression_level = options.compression_level;
+  object.disk_cache_dir = options.object_disk_cache_dir;
+  object.disk_cache_bytes = options.object_disk_cache_bytes;
   return BlobStore::OpenObject(std::shared_ptr<ObjectStore>(std::move(store)), object);
 }
 

@@ -3,12 +3,15 @@
 // local store (codecs/zstd_seekable.h), so a range of the original file maps
 // to a range of the object.
 //
-// Reads: the seek table is fetched once per blob (a HEAD for the object's
-// size, then a ranged GET of the last 512 bytes) and kept in an LRU of tables; a
+// Reads: the seek table is fetched once per blob with one request (the last
+// 512 bytes by a suffix-range GET, whose reply also gives the object's size;
+// a second GET only for a longer table) and kept in an LRU of tables; a
 // ReadAt then fetches, with one ranged GET per run of consecutive missing
 // frames, only the frames that cover it. Decompressed frames are shared by
-// all readers in an LRU bounded by frame_cache_bytes: the local cache that
-// still serves what was read when the store becomes unreachable.
+// all readers in an LRU bounded by frame_cache_bytes. Below it, when
+// configured, a bounded on-disk cache (index/internal/frame_disk_cache.h)
+// keeps the compressed frames and seek tables fetched, so a remount does not
+// fetch them again and they keep serving while the store is unreachable.
 //
 // Frames are cut where a reader's pieces begin (index/internal/frame_plan.h)
 // and are at most max_frame_bytes long: smaller than the local store's
@@ -30,17 +33,20 @@
 #include <random>
 #include <utility>
 
+#include "base/log.h"
 #include "base/lru.h"
 #include "codecs/zstd_seekable.h"
 #include "index/blob_store.h"
+#include "index/internal/frame_disk_cache.h"
 #include "index/internal/frame_plan.h"
 
 namespace dcmfs {
 namespace {
 
-// The first GET of a blob's tail: footer and table of up to ~60 frames (a
-// 15 MiB original); a longer table costs a second GET. Small, because a
-// series is hundreds of small blobs and each pays it once.
+// The first GET of a blob's tail: footer and table of up to ~60 frames (8
+// bytes each: ~4 MiB of native pixel data in 64 KiB frames, 15 MiB in
+// 256 KiB ones); a longer table costs a second GET. Small, because a series
+// is hundreds of small blobs and each pays it once.
 constexpr uint64_t kTailGuess = 512;
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
@@ -58,18 +64,25 @@ std::string DigestKey(const Digest& d) { return std::string(reinterpret_cast<con
 struct Shared {
   Shared(size_t frame_bytes, size_t tables_n) : frames(frame_bytes), tables(tables_n) {}
   std::shared_ptr<ObjectStore> store;
+  std::unique_ptr<FrameDiskCache> disk;  // null: no disk cache
   std::mutex mu;
   LruCache<std::string, std::shared_ptr<const std::string>> frames;  // GUARDED_BY(mu)
   LruCache<std::string, std::shared_ptr<const SeekTable>> tables;    // GUARDED_BY(mu); cost 1
-  std::atomic<uint64_t> requests{0}, bytes_fetched{0}, frame_hits{0}, frame_misses{0};
+  std::atomic<uint64_t> requests{0}, bytes_fetched{0}, frame_hits{0}, frame_misses{0}, disk_hits{0};
 
   Result<size_t> Fetch(const std::string& key, uint64_t offset, std::span<uint8_t> out) {
     requests.fetch_add(1, std::memory_order_relaxed);
+    DCMFS_LOG(Debug) << "blob store: GET " << key << " bytes " << offset << "+" << out.size();
     auto n = store->GetRange(key, offset, out);
     if (n.ok()) bytes_fetched.fetch_add(*n, std::memory_order_relaxed);
     return n;
   }
 };
+
+// Disk cache entry names: "<64 hex>-<frame>" and "<64 hex>-t" (the tail).
+std::string DiskName(const Digest& digest, size_t frame) {
+  return ToHex(digest) + "-" + std::to_string(frame);
+}
 
 std::string FrameKey(const Digest& digest, size_t frame) {
   std::string key = DigestKey(digest);
@@ -85,6 +98,13 @@ class ObjectBlobReader final : public BlobReader {
 
   uint64_t size() const override { return table_->decompressed_size; }
 
+  std::vector<uint64_t> PieceStarts() const override {
+    std::vector<uint64_t> starts;
+    starts.reserve(table_->frames.size());
+    for (const SeekTable::Frame& f : table_->frames) starts.push_back(f.decompressed_offset);
+    return starts;
+  }
+
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override {
     if (offset >= size() || out.empty()) return size_t{0};
     const uint64_t end = std::min<uint64_t>(size(), offset + out.size());
@@ -94,13 +114,24 @@ class ObjectBlobReader final : public BlobReader {
     {
       std::lock_guard lock(shared_->mu);
       for (size_t i = first; i <= last; ++i) {
-        if (auto hit = shared_->frames.Get(FrameKey(digest_, i))) frames[i - first] = *hit;
+        if (auto hit = shared_->frames.Get(FrameKey(digest_, i))) {
+          frames[i - first] = *hit;
+          shared_->frame_hits.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+    if (shared_->disk) {
+      for (size_t i = first; i <= last; ++i) {
+        if (frames[i - first]) {
+          shared_->disk->Touch(DiskName(digest_, i));  // hot in memory: keep it on disk too
+        } else {
+          frames[i - first] = FromDisk(i);
+        }
       }
     }
     // Fetch each run of consecutive missing frames with one ranged GET.
     for (size_t i = first; i <= last;) {
       if (frames[i - first]) {
-        shared_->frame_hits.fetch_add(1, std::memory_order_relaxed);
         ++i;
         continue;
       }
@@ -123,6 +154,21 @@ class ObjectBlobReader final : public BlobReader {
   }
 
  private:
+  // Frame i from the disk cache, decompressed and put in the memory cache;
+  // null when absent or unusable (a corrupt entry was already dropped).
+  std::shared_ptr<const std::string> FromDisk(size_t i) const {
+    const SeekTable::Frame& f = table_->frames[i];
+    std::optional<std::string> compressed = shared_->disk->Get(DiskName(digest_, i));
+    if (!compressed || compressed->size() != f.compressed_size) return nullptr;
+    auto decoded = DecompressFrame(AsBytes(*compressed), f.decompressed_size);
+    if (!decoded.ok()) return nullptr;  // the checksum held but zstd refused: fetch again
+    shared_->disk_hits.fetch_add(1, std::memory_order_relaxed);
+    auto frame = std::make_shared<const std::string>(std::move(decoded).value());
+    std::lock_guard lock(shared_->mu);
+    shared_->frames.Put(FrameKey(digest_, i), frame, frame->size());
+    return frame;
+  }
+
   Status FetchRun(size_t a, size_t b, std::vector<std::shared_ptr<const std::string>>& frames,
                   size_t first) const {
     const SeekTable::Frame& fa = table_->frames[a];
@@ -140,6 +186,12 @@ class ObjectBlobReader final : public BlobReader {
                                                        f.compressed_size),
           f.decompressed_size);
       if (!decoded.ok()) return decoded.status().WithContext(where);
+      if (shared_->disk) {
+        shared_->disk->Put(DiskName(digest_, i),
+                           std::string_view(reinterpret_cast<const char*>(compressed.data()) +
+                                                (f.compressed_offset - fa.compressed_offset),
+                                            f.compressed_size));
+      }
       auto frame = std::make_shared<const std::string>(std::move(decoded).value());
       frames[i - first] = frame;
       std::lock_guard lock(shared_->mu);
@@ -160,7 +212,12 @@ class ObjectBlobStore final : public BlobStore {
       : options_(options),
         shared_(std::make_shared<Shared>(options.frame_cache_bytes, options.table_cache_entries)) {
     shared_->store = std::move(store);
+    if (!options_.disk_cache_dir.empty() && options_.disk_cache_bytes > 0) {
+      shared_->disk = FrameDiskCache::Open(options_.disk_cache_dir, options_.disk_cache_bytes);
+    }
     options_.max_frame_bytes = std::clamp<uint32_t>(options_.max_frame_bytes, 4096, kSeekableFrameSize);
+    options_.max_native_pixel_frame_bytes =
+        std::clamp<uint32_t>(options_.max_native_pixel_frame_bytes, 4096, kSeekableFrameSize);
   }
 
   Result<bool> Put(const Digest& digest, std::span<const uint8_t> original) override;
@@ -213,12 +270,22 @@ class ObjectBlobStore final : public BlobStore {
   }
 
   BlobStoreStats Stats() const override {
-    return {shared_->requests.load(), shared_->bytes_fetched.load(), shared_->frame_hits.load(),
-            shared_->frame_misses.load()};
+    BlobStoreStats s{shared_->requests.load(), shared_->bytes_fetched.load(),
+                     shared_->frame_hits.load(), shared_->frame_misses.load()};
+    s.disk_hits = shared_->disk_hits.load();
+    if (shared_->disk) {
+      const FrameDiskCacheStats d = shared_->disk->Stats();
+      s.disk_corrupt = d.corrupt;
+      s.disk_bytes = d.bytes;
+      s.disk_evictions = d.evictions;
+    }
+    return s;
   }
 
  private:
   Result<std::shared_ptr<const SeekTable>> LoadTable(const Digest& digest) const;
+  Result<ObjectTail> FetchTail(const Digest& digest) const;
+  Result<SeekTable> ParseTail(const Digest& digest, const ObjectTail& tail) const;
   Status Compress(const ReadFn& read, uint64_t size, const std::function<Status(std::string&)>& sink,
                   Sha256Stream* sha) const;
 
@@ -232,27 +299,68 @@ Result<std::shared_ptr<const SeekTable>> ObjectBlobStore::LoadTable(const Digest
     std::lock_guard lock(shared_->mu);
     if (auto hit = shared_->tables.Get(dkey)) return *hit;
   }
-  const std::string key = KeyOf(digest);
-  shared_->requests.fetch_add(1, std::memory_order_relaxed);
-  ASSIGN_OR_RETURN(std::optional<uint64_t> size, shared_->store->Head(key));
-  if (!size) return Status::NotFound(Locate(digest));
-  if (*size < kSeekFooterSize) return Status::Corruption(Locate(digest) + ": too short for a blob");
-  std::vector<uint8_t> tail(static_cast<size_t>(std::min<uint64_t>(*size, kTailGuess)));
-  ASSIGN_OR_RETURN(size_t n, shared_->Fetch(key, *size - tail.size(), tail));
-  if (n != tail.size()) return Status::Corruption(Locate(digest) + ": shorter than its size");
-  auto length = SeekTableLength(std::span<const uint8_t>(tail).last(kSeekFooterSize), *size);
-  if (!length.ok()) return length.status().WithContext(Locate(digest));
-  if (*length > tail.size()) {  // a long table (a very large blob): fetch all of it
-    tail.resize(static_cast<size_t>(*length));
-    ASSIGN_OR_RETURN(n, shared_->Fetch(key, *size - *length, tail));
-    if (n != tail.size()) return Status::Corruption(Locate(digest) + ": shorter than its size");
+  // The disk cache keeps the tail as fetched: 8 bytes of object size (LE), then the bytes.
+  std::optional<ObjectTail> tail;
+  const std::string disk_name = ToHex(digest) + "-t";
+  if (shared_->disk) {
+    if (std::optional<std::string> e = shared_->disk->Get(disk_name); e && e->size() >= 8) {
+      tail.emplace();
+      for (int i = 0; i < 8; ++i) tail->size |= uint64_t{static_cast<uint8_t>((*e)[i])} << (8 * i);
+      tail->bytes = e->substr(8);
+    }
   }
-  auto table = ParseSeekTable(std::span<const uint8_t>(tail).last(static_cast<size_t>(*length)), *size);
-  if (!table.ok()) return table.status().WithContext(Locate(digest));
+  Result<SeekTable> table = Status::NotFound(disk_name);
+  if (tail) table = ParseTail(digest, *tail);
+  if (tail && table.ok()) {
+    shared_->disk_hits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    ASSIGN_OR_RETURN(tail, FetchTail(digest));
+    table = ParseTail(digest, *tail);
+    if (!table.ok()) return table.status();
+    if (shared_->disk) {
+      std::string entry(8, '\0');
+      for (int i = 0; i < 8; ++i) entry[i] = static_cast<char>(tail->size >> (8 * i));
+      shared_->disk->Put(disk_name, entry + tail->bytes);
+    }
+  }
   auto shared = std::make_shared<const SeekTable>(std::move(table).value());
   std::lock_guard lock(shared_->mu);
   shared_->tables.Put(dkey, shared, 1);
   return shared;
+}
+
+// One suffix-range GET of the last kTailGuess bytes; a second for a longer
+// table (a very large blob), so that `tail` then holds the whole table.
+Result<ObjectTail> ObjectBlobStore::FetchTail(const Digest& digest) const {
+  const std::string key = KeyOf(digest);
+  shared_->requests.fetch_add(1, std::memory_order_relaxed);
+  DCMFS_LOG(Debug) << "blob store: GET " << key << " last " << kTailGuess << " bytes";
+  auto got = shared_->store->GetTail(key, kTailGuess);
+  if (!got.ok()) return got.status();
+  ObjectTail tail = std::move(got).value();
+  shared_->bytes_fetched.fetch_add(tail.bytes.size(), std::memory_order_relaxed);
+  if (tail.size < kSeekFooterSize) return Status::Corruption(Locate(digest) + ": too short for a blob");
+  auto length = SeekTableLength(AsBytes(tail.bytes).last(kSeekFooterSize), tail.size);
+  if (!length.ok()) return length.status().WithContext(Locate(digest));
+  if (*length > tail.bytes.size()) {
+    std::vector<uint8_t> longer(static_cast<size_t>(*length));
+    ASSIGN_OR_RETURN(size_t n, shared_->Fetch(key, tail.size - *length, longer));
+    if (n != longer.size()) return Status::Corruption(Locate(digest) + ": shorter than its size");
+    tail.bytes.assign(longer.begin(), longer.end());
+  }
+  return tail;
+}
+
+Result<SeekTable> ObjectBlobStore::ParseTail(const Digest& digest, const ObjectTail& tail) const {
+  if (tail.size < kSeekFooterSize || tail.bytes.size() < kSeekFooterSize) {
+    return Status::Corruption(Locate(digest) + ": too short for a blob");
+  }
+  auto length = SeekTableLength(AsBytes(tail.bytes).last(kSeekFooterSize), tail.size);
+  if (!length.ok()) return length.status().WithContext(Locate(digest));
+  if (*length > tail.bytes.size()) return Status::Corruption(Locate(digest) + ": tail too short");
+  auto table = ParseSeekTable(AsBytes(tail.bytes).last(static_cast<size_t>(*length)), tail.size);
+  if (!table.ok()) return table.status().WithContext(Locate(digest));
+  return table;
 }
 
 // Plans the frames, then compresses frame by frame, handing each piece of
@@ -260,7 +368,8 @@ Result<std::shared_ptr<const SeekTable>> ObjectBlobStore::LoadTable(const Digest
 Status ObjectBlobStore::Compress(const ReadFn& read, uint64_t size,
                                  const std::function<Status(std::string&)>& sink,
                                  Sha256Stream* sha) const {
-  ASSIGN_OR_RETURN(std::vector<uint32_t> plan, PlanFrames(read, size, options_.max_frame_bytes));
+  ASSIGN_OR_RETURN(std::vector<uint32_t> plan, PlanFrames(read, size, options_.max_frame_bytes,
+                                                                options_.max_native_pixel_frame_bytes));
   SeekableWriter writer(options_.compression_level);
   std::vector<uint8_t> chunk;
   std::string out;

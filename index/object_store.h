@@ -14,6 +14,7 @@
 // and never carries credentials. Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +25,12 @@
 #include "base/status.h"
 
 namespace dcmfs {
+
+// The end of an object and the object's size (ObjectStore::GetTail).
+struct ObjectTail {
+  std::string bytes;  // the last min(n, size) bytes
+  uint64_t size = 0;  // the whole object's size
+};
 
 struct ObjectInfo {
   std::string key;  // relative to the store's prefix
@@ -48,6 +55,22 @@ class ObjectStore {
                                   std::span<uint8_t> out) const = 0;
   // The object's size, or nullopt if it does not exist.
   virtual Result<std::optional<uint64_t>> Head(const std::string& key) const = 0;
+  // The last `n` bytes (all of a shorter object) and the object's size.
+  // NotFound if absent. A store that can (S3: one suffix-range GET, whose
+  // Content-Range carries the size) does it in one request; this default
+  // costs a Head and a GetRange.
+  virtual Result<ObjectTail> GetTail(const std::string& key, size_t n) const {
+    ASSIGN_OR_RETURN(std::optional<uint64_t> size, Head(key));
+    if (!size) return Status::NotFound(Describe(key));
+    ObjectTail tail;
+    tail.size = *size;
+    tail.bytes.resize(static_cast<size_t>(std::min<uint64_t>(n, *size)));
+    ASSIGN_OR_RETURN(size_t got, GetRange(key, *size - tail.bytes.size(),
+                                          {reinterpret_cast<uint8_t*>(tail.bytes.data()),
+                                           tail.bytes.size()}));
+    if (got != tail.bytes.size()) return Status::IoError(Describe(key) + ": shorter than its size");
+    return tail;
+  }
   // Objects whose key starts with `prefix`, in key order, those after
   // `start_after` only (empty: from the first). `visit` returns false to stop.
   virtual Status List(const std::string& prefix, const std::string& start_after,

@@ -18,6 +18,7 @@ constexpr uint64_t kSequentialBytes = 2u << 20;
 // Prepared source slices a resampled volume keeps (a written slice needs
 // two; a few more serve concurrent and read-ahead readers).
 constexpr uint64_t kPreparedSlices = 6;
+constexpr uint64_t kFirstSequentialRead = 64u << 10;
 
 template <typename In, typename Out>
 void ConvertRow(const uint8_t* src, size_t n, const VolumePlan& v, const PlannedSlice& s,
@@ -83,6 +84,7 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
       source_(std::move(source)),
       header_(NiftiHeader(plan_->volumes.at(volume_))),
       prefetch_slices_(options.prefetch_slices),
+      rows_(std::move(options.rows)),
       frames_(options.cache_bytes),
       prepared_(kPreparedSlices * NiftiSliceBytes(plan_->volumes.at(volume_)) + 1024) {}
 
@@ -213,18 +215,53 @@ Status VolumeReader::FillResampled(uint32_t index, uint64_t first, uint64_t coun
   return recon_internal::ResampleSlice(v, index, first, count, prepared, out);
 }
 
+Result<std::optional<DecodedFrame>> VolumeReader::PartialRows(const PlannedSlice& s, uint32_t rows,
+                                                              uint64_t first, uint64_t count,
+                                                              uint32_t* base_row) const {
+  const VolumePlan& v = plan();
+  // Less than a quarter of a plain (not mosaic) slice; a bigger piece is
+  // likely followed by the rest, which then shares one whole-frame decode.
+  if (!rows_ || v.mosaic_cols > 0 || count == 0 || count * 4 > uint64_t{v.nx} * rows) {
+    return std::optional<DecodedFrame>();
+  }
+  {
+    std::lock_guard lock(mu_);
+    const uint64_t key = uint64_t{s.instance} << 32 | s.frame;
+    if (frames_.Get(key) || flights_.count(key)) return std::optional<DecodedFrame>();
+  }
+  // NIfTI rows run bottom-up: NIfTI row y is source row rows - 1 - y.
+  const uint64_t y0 = first / v.nx, y1 = (first + count - 1) / v.nx;
+  *base_row = static_cast<uint32_t>(rows - 1 - y1);
+  return rows_(plan_->keys[s.instance], s.frame, *base_row, static_cast<uint32_t>(y1 - y0 + 1));
+}
+
 Status VolumeReader::FillSource(const PlannedSlice& s, uint32_t rows, uint64_t first,
                                 uint64_t count, uint8_t* out) const {
-  const VolumePlan& v = plan();
+  uint32_t base_row = 0;
+  ASSIGN_OR_RETURN(std::optional<DecodedFrame> part, PartialRows(s, rows, first, count, &base_row));
+  if (part) return CopyVoxels(*part, base_row, s, rows, first, count, out);
   ASSIGN_OR_RETURN(Frame f, GetFrame(s.instance, s.frame));
-  const PixelFormat& fmt = f->format;
+  return CopyVoxels(*f, std::nullopt, s, rows, first, count, out);
+}
+
+Status VolumeReader::CopyVoxels(const DecodedFrame& f, std::optional<uint32_t> rows_from,
+                                const PlannedSlice& s, uint32_t rows, uint64_t first,
+                                uint64_t count, uint8_t* out) const {
+  const bool partial = rows_from.has_value();
+  const uint32_t base_row = rows_from.value_or(0);
+  const VolumePlan& v = plan();
+  const PixelFormat& fmt = f.format;
   const size_t in_bytes = v.samples == 3 ? 3 : SampleBytes(v.source_type);
   const uint32_t tile_cols = v.mosaic_cols > 0 ? v.mosaic_cols : 1;
   const uint64_t col0 = uint64_t{s.tile % tile_cols} * v.nx;
   const uint64_t row0 = uint64_t{s.tile / tile_cols} * rows;
+  // The source rows this piece needs must lie in the frame's rows.
+  const uint64_t need_lo = row0 + (rows - 1 - (first + count - 1) / v.nx);
+  const uint64_t need_hi = row0 + (rows - 1 - first / v.nx);
   if (fmt.samples != v.samples || (v.samples == 1 && fmt.type != v.source_type) ||
-      fmt.columns < col0 + v.nx || fmt.rows < row0 + rows ||
-      f->data.size() < uint64_t{fmt.rows} * fmt.columns * in_bytes) {
+      fmt.columns < col0 + v.nx || need_lo < base_row || need_hi >= base_row + uint64_t{fmt.rows} ||
+      (!partial && fmt.rows < row0 + rows) ||
+      f.data.size() < uint64_t{fmt.rows} * fmt.columns * in_bytes) {
     return Status::DataLoss("decoded frame " + std::to_string(s.frame) + " of " +
                             plan_->keys[s.instance] + " does not match the planned volume");
   }
@@ -234,8 +271,8 @@ Status VolumeReader::FillSource(const PlannedSlice& s, uint32_t rows, uint64_t f
   while (voxel < end) {
     const uint64_t y = voxel / v.nx, x = voxel % v.nx;
     const uint64_t n = std::min<uint64_t>(v.nx - x, end - voxel);
-    const uint64_t src_row = row0 + (rows - 1 - y);  // rows reversed
-    const uint8_t* src = f->data.data() + (src_row * fmt.columns + col0 + x) * in_bytes;
+    const uint64_t src_row = row0 + (rows - 1 - y) - base_row;  // rows reversed
+    const uint8_t* src = f.data.data() + (src_row * fmt.columns + col0 + x) * in_bytes;
     Convert(src, n, v, s, out + (voxel - first) * out_bytes);
     voxel += n;
   }
@@ -270,8 +307,12 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
     const bool follows = offset + window >= prev && offset <= prev + window;
     if (!follows) run_start_.store(offset);
     const uint64_t run_start = run_start_.load();
+    // From offset 0 only a read of a slice or 64 KiB counts: a 352-byte
+    // header read arrives as the kernel's 16 KiB read-ahead, and decoding
+    // four 512 KiB slices for it fetched megabytes from S3 for a viewer
+    // that wanted the header.
     const bool sequential =
-        offset == 0 || (offset + want > run_start &&
+        (offset == 0 && want >= std::min(kFirstSequentialRead, kNiftiHeaderBytes + slice_bytes)) || (offset + want > run_start &&
                         offset + want - run_start > std::max(kSequentialBytes, 2 * slice_bytes));
     Prefetch(static_cast<uint32_t>(pos / slice_bytes),
              static_cast<uint32_t>((pos + (want - done) - 1) / slice_bytes), sequential);

@@ -128,7 +128,7 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   mount_cmd->add_flag("!--no-incoming", mount.fs.incoming,
                       "no writable /incoming: a fully read-only mount (as with -o ro)");
   mount_cmd->add_flag("!--no-persistent-cache", mount.fs.persistent_cache,
-                      "keep derived files in memory only");
+                      "keep derived files (and, over S3, fetched blob frames) in memory only");
   mount_cmd->add_option("--cache-size", mount.fs.cache_max_bytes,
                         "bound of the persistent derived-file cache in ARCHIVE/cache "
                         "(bytes; k, M, G suffixes; default 4G)")
@@ -136,6 +136,10 @@ int Run(int argc, char** argv, std::string* archive_only = nullptr) {
   mount_cmd->add_option("--blob-cache-size", mount.fs.blob_frame_cache_bytes,
                         "memory for decompressed blob frames shared by all readers "
                         "(default 64M)")
+      ->transform(CLI::AsSizeValue(false));
+  mount_cmd->add_option("--blob-disk-cache-size", mount.fs.blob_disk_cache_bytes,
+                        "blobs on S3: bound of the on-disk cache of fetched frames in "
+                        "ARCHIVE/blob-cache, kept across mounts (default 1G; 0: none)")
       ->transform(CLI::AsSizeValue(false));
 
   double poll_interval_s = 2.0;

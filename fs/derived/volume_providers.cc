@@ -162,11 +162,43 @@ FrameSource BlobFrameSource(const BlobStore* blobs, std::shared_ptr<const Series
   };
 }
 
+// Some rows of a native monochrome frame, read in place: what a read that
+// grazes a neighbour slice needs (volume_reader.h, RowSource); over S3 the
+// rest of that slice is then never fetched.
+RowSource BlobRowSource(const BlobStore* blobs, std::shared_ptr<const SeriesPlan> plan) {
+  auto index = std::make_shared<std::map<std::string, size_t>>();
+  for (size_t i = 0; i < plan->keys.size(); ++i) (*index)[plan->keys[i]] = i;
+  return [blobs, plan, index](const std::string& key, uint32_t frame, uint32_t first_row,
+                              uint32_t rows) -> Result<std::optional<DecodedFrame>> {
+    auto it = index->find(key);
+    std::optional<Digest> digest = DigestFromHex(key);
+    if (it == index->end() || !digest) return Status::NotFound("volume: unknown instance " + key);
+    const PixelStorage& s = plan->storage[it->second];
+    if (!s.native || s.samples != 1 || s.bits_allocated < 8) return std::optional<DecodedFrame>();
+    ImageHeader h = NativeHeaderOf(s);
+    const uint64_t fb = NativeFrameBytes(h);
+    if (h.rows == 0 || fb % h.rows != 0 || uint64_t{first_row} + rows > h.rows) {
+      return std::optional<DecodedFrame>();
+    }
+    const uint64_t row_bytes = fb / h.rows;
+    ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs->Open(*digest));
+    std::vector<uint8_t> raw(row_bytes * rows);
+    ASSIGN_OR_RETURN(size_t got,
+                     reader->ReadOnce(s.pixel_data_offset + frame * fb + first_row * row_bytes, raw));
+    if (got != raw.size()) return Status::DataLoss("volume: pixel data of " + key + " truncated");
+    h.rows = rows;
+    h.number_of_frames = 1;
+    ASSIGN_OR_RETURN(DecodedFrame part, DecodeNativeFrame(h, std::move(raw)));
+    return std::optional<DecodedFrame>(std::move(part));
+  };
+}
+
 Result<std::shared_ptr<VolumeReader>> OpenSeriesVolume(const SeriesContext& ctx, size_t index) {
   ASSIGN_OR_RETURN(std::shared_ptr<const SeriesPlan> plan, SeriesPlanFor(ctx));
   if (index >= plan->volumes.size()) return Status::NotFound("no such volume in the series");
   VolumeReaderOptions options;
   options.cache_bytes = NiftiContent::kReaderCacheBytes;
+  options.rows = BlobRowSource(ctx.blobs, plan);
   return std::make_shared<VolumeReader>(plan, index, BlobFrameSource(ctx.blobs, plan), options);
 }
 

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/lru.h"
 #include "codecs/sha256.h"
+#include "fs/iiif/iiif_fragments.h"
 #include "fs/iiif/iiif_render.h"
 
 namespace dcmfs::iiif {
@@ -201,6 +202,11 @@ struct OpenFile {
   std::unique_ptr<PixelDecoder> decoder;
 };
 
+// Where a level's tiles sit in its blob, when the store can say (null: read the whole file).
+struct LevelFragments {
+  std::optional<FragmentIndex> index;
+};
+
 }  // namespace
 
 const IiifImage* SeriesImages::Find(std::string_view id) const {
@@ -244,7 +250,57 @@ Result<std::shared_ptr<const SeriesImages>> ListSeriesImages(const SeriesContext
 
 struct IiifPixels::Impl {
   explicit Impl(const IiifPixelsOptions& o)
-      : series(64 << 20), files(o.file_bytes), rasters(o.raster_bytes), tiles(o.tile_bytes) {}
+      : series(64 << 20), fragments(16 << 20), files(o.file_bytes), rasters(o.raster_bytes),
+        tiles(o.tile_bytes) {}
+
+  // The fragment index of a level, found once from its blob's frame starts.
+  Result<std::shared_ptr<const LevelFragments>> Fragments(const SeriesContext& ctx,
+                                                          const PyramidLevel& level) {
+    return fragments.Get(
+        ToHex(level.digest),
+        [&]() -> Result<std::shared_ptr<const LevelFragments>> {
+          auto found = std::make_shared<LevelFragments>();
+          ASSIGN_OR_RETURN(found->index, LocateFragments(*ctx.blobs, level.digest, level.header.frames));
+          return std::shared_ptr<const LevelFragments>(std::move(found));
+        },
+        [](const LevelFragments& f) { return 64 + (f.index ? f.index->items.size() * 8 : 0); });
+  }
+
+  // The stored bitstream of tile `index`: from its own fragment when the
+  // store can locate it (over S3: a few KiB fetched, not the level), else
+  // from the whole file.
+  Result<std::vector<uint8_t>> EncodedTile(const SeriesContext& ctx, const PyramidLevel& level,
+                                           uint32_t index) {
+    ASSIGN_OR_RETURN(auto where, Fragments(ctx, level));
+    if (where->index) {
+      auto alone = ReadFragment(*ctx.blobs, level.digest, *where->index, index);
+      // DataLoss: not laid out as the frame starts suggested (data after
+      // Pixel Data, say): the decoder below walks the file instead.
+      if (alone.ok() || alone.status().code() != StatusCode::kDataLoss) return alone;
+    }
+    ASSIGN_OR_RETURN(auto file, Open(ctx, level.digest));
+    return file->decoder->EncodedFrame(index);
+  }
+
+  // A baseline JPEG tile decoded from its fragment alone (libjpeg, as
+  // DCMTK's decoder: YCbCr to RGB by the codec); nullopt when the tile is
+  // not such a tile or not located, and the whole file is decoded instead.
+  Result<std::optional<Raster>> TileFromFragment(const SeriesContext& ctx, const PyramidLevel& level,
+                                                 uint32_t index) {
+    const WsiHeader& h = level.header;
+    if (h.transfer_syntax_uid != kJpegBaseline || h.samples_per_pixel != 3) return std::optional<Raster>();
+    ASSIGN_OR_RETURN(auto where, Fragments(ctx, level));
+    if (!where->index) return std::optional<Raster>();
+    auto jpeg = ReadFragment(*ctx.blobs, level.digest, *where->index, index);
+    if (!jpeg.ok() && jpeg.status().code() == StatusCode::kDataLoss) return std::optional<Raster>();
+    if (!jpeg.ok()) return jpeg.status();
+    auto raster = DecodeJpeg(*jpeg);
+    if (!raster.ok() || raster->width != h.tile_columns || raster->height != h.tile_rows ||
+        raster->channels != 3) {
+      return std::optional<Raster>();
+    }
+    return std::optional<Raster>(std::move(raster).value());
+  }
 
   Result<std::shared_ptr<const OpenFile>> Open(const SeriesContext& ctx, const Digest& digest) {
     return files.Get(
@@ -266,6 +322,8 @@ struct IiifPixels::Impl {
     return tiles.Get(
         ToHex(level.digest) + "/" + std::to_string(index),
         [&]() -> Result<std::shared_ptr<const Raster>> {
+          ASSIGN_OR_RETURN(std::optional<Raster> alone, TileFromFragment(ctx, level, index));
+          if (alone) return std::shared_ptr<const Raster>(std::make_shared<Raster>(std::move(*alone)));
           ASSIGN_OR_RETURN(auto file, Open(ctx, level.digest));
           ASSIGN_OR_RETURN(DecodedFrame frame, file->decoder->Decode(index));
           ASSIGN_OR_RETURN(Raster raster, RenderFrame(frame, DisplaySettings{}));
@@ -280,6 +338,7 @@ struct IiifPixels::Impl {
                                                  double downsample, const Resolved& r);
 
   FlightCache<SeriesImages> series;
+  FlightCache<LevelFragments> fragments;
   FlightCache<OpenFile> files;
   FlightCache<Raster> rasters;
   FlightCache<Raster> tiles;
@@ -305,8 +364,7 @@ Result<std::optional<std::string>> IiifPixels::Impl::PassThrough(const SeriesCon
   }
   const uint64_t index = row * level.tiles_across + col;
   if (index >= h.frames) return std::optional<std::string>();
-  ASSIGN_OR_RETURN(auto file, Open(ctx, level.digest));
-  ASSIGN_OR_RETURN(std::vector<uint8_t> jpeg, file->decoder->EncodedFrame(static_cast<uint32_t>(index)));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> jpeg, EncodedTile(ctx, level, static_cast<uint32_t>(index)));
   auto header = ReadJpegHeader(jpeg);
   if (!header.ok() || header->width != h.tile_columns || header->height != h.tile_rows) {
     return std::optional<std::string>();  // not what it claims: re-encode instead

@@ -61,8 +61,10 @@ Result<std::vector<uint64_t>> ItemStarts(const ReadFn& read, uint64_t pos, uint6
 
 }  // namespace
 
-Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint32_t max_frame) {
+Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint32_t max_frame,
+                                         uint32_t max_native_frame) {
   std::vector<uint64_t> cuts;  // ascending starts of aligned segments
+  uint64_t native_from = size;  // where native Pixel Data starts (none: the end)
   std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderWindow)));
   size_t got = 0;
   while (got < head.size()) {
@@ -79,6 +81,7 @@ Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint
       cuts.insert(cuts.end(), items.begin(), items.end());
     } else {
       cuts.push_back(pd->value);
+      native_from = pd->value;
     }
   }
   cuts.push_back(size);
@@ -86,8 +89,9 @@ Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint
   uint64_t pos = 0;
   for (uint64_t cut : cuts) {
     if (cut <= pos || cut > size) continue;
+    const uint32_t limit = pos >= native_from ? std::min(max_frame, max_native_frame) : max_frame;
     while (pos < cut) {
-      const uint64_t n = std::min<uint64_t>(max_frame, cut - pos);
+      const uint64_t n = std::min<uint64_t>(limit, cut - pos);
       frames.push_back(static_cast<uint32_t>(n));
       pos += n;
     }

@@ -22,7 +22,13 @@ namespace dcmfs {
 // Reads up to out.size() bytes at an offset of the file; returns the count.
 using ReadFn = std::function<Result<size_t>(uint64_t offset, std::span<uint8_t> out)>;
 
-// Frame sizes (summing to `size`, each in 1..max_frame) for a file of `size` bytes.
-Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint32_t max_frame);
+// Frame sizes (summing to `size`, each in 1..max_frame) for a file of `size`
+// bytes. Native (not encapsulated) Pixel Data is cut every
+// min(max_native_frame, max_frame) bytes from its first byte: a reader
+// that needs a few rows of an image (a NIfTI read grazing a neighbour
+// slice) then pays those rows' frame, not half the image. Encapsulated
+// items keep max_frame, so that a tile stays one frame.
+Result<std::vector<uint32_t>> PlanFrames(const ReadFn& read, uint64_t size, uint32_t max_frame,
+                                         uint32_t max_native_frame);
 
 }  // namespace dcmfs

@@ -14,12 +14,16 @@
 #include "index/s3/s3_http.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -51,6 +55,7 @@ struct Transfer {
   Clock::duration stall_limit{};
   bool stalled = false;
   bool read_failed = false;
+  int* socket = nullptr;  // the handle's connection (Http::Impl::sockets), for AckNow
 };
 
 size_t ReadBody(char* buffer, size_t size, size_t count, void* user) {
@@ -75,8 +80,31 @@ size_t ReadBody(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
+// ACKs what has arrived at once. A gateway that writes a reply in pieces
+// with Nagle on (radosgw does) holds its last piece until the previous one
+// is ACKed, and on a reused connection Linux delays that ACK by up to 40 ms:
+// measured here, every GET on a kept-alive connection to radosgw took ~45 ms
+// (2 ms on a fresh one). TCP_QUICKACK is not sticky, so it is set again each
+// time data arrives. A hint: failure changes nothing but speed.
+// The handle's socket is remembered from CURLOPT_SOCKOPTFUNCTION (called
+// for each new connection; CURLINFO_ACTIVESOCKET answers only after a
+// transfer). A stale descriptor gets a harmless, ignored setsockopt.
+void AckNow(const Transfer* t) {
+  const int fd = t->socket != nullptr ? *t->socket : -1;
+  if (fd < 0) return;
+  const int one = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+int RememberSocket(void* user, curl_socket_t fd, curlsocktype) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->socket != nullptr) *t->socket = static_cast<int>(fd);
+  return CURL_SOCKOPT_OK;
+}
+
 size_t WriteReply(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  AckNow(t);
   const size_t n = size * count;
   long status = 0;
   curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
@@ -98,6 +126,7 @@ size_t WriteReply(char* data, size_t size, size_t count, void* user) {
 
 size_t ReadHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  AckNow(t);
   const size_t n = size * count;
   std::string_view line(data, n);
   if (line.size() > 5 && strncasecmp(line.data(), "etag:", 5) == 0) {
@@ -105,6 +134,18 @@ size_t ReadHeader(char* data, size_t size, size_t count, void* user) {
     v.erase(0, v.find_first_not_of(" \t"));
     v.erase(v.find_last_not_of(" \t\r\n") + 1);
     t->response->etag = v;
+  } else if (line.size() > 14 && strncasecmp(line.data(), "content-range:", 14) == 0) {
+    // "Content-Range: bytes 100-611/612": the total follows the slash.
+    const size_t slash = line.find('/');
+    if (slash != std::string_view::npos) {
+      uint64_t total = 0;
+      bool digits = false;
+      for (size_t i = slash + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+        total = total * 10 + static_cast<uint64_t>(line[i] - '0');
+        digits = true;
+      }
+      if (digits) t->response->range_total = total;
+    }
   }
   return n;
 }
@@ -167,6 +208,8 @@ struct Http::Impl {
   std::string base;     // endpoint without trailing '/' + "/" + bucket
   mutable std::mutex mu;
   mutable std::vector<CURL*> idle;  // GUARDED_BY(mu)
+  // Each handle's current socket (set by RememberSocket); one user per handle at a time.
+  mutable std::map<CURL*, int> sockets;  // GUARDED_BY(mu) (the map; a slot by its handle's user)
   mutable std::atomic<uint64_t> bytes_received{0};
   mutable std::atomic<uint64_t> requests{0};
 
@@ -187,6 +230,7 @@ struct Http::Impl {
       idle.push_back(h);
       return;
     }
+    sockets.erase(h);
     curl_easy_cleanup(h);
   }
 
@@ -200,6 +244,12 @@ CURLcode Http::Impl::Once(CURL* h, const Request& req, Response* response,
   curl_easy_reset(h);
   Transfer t;
   t.handle = h;
+  {
+    std::lock_guard lock(mu);
+    t.socket = &sockets.try_emplace(h, -1).first->second;  // map nodes stay put
+  }
+  curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, &RememberSocket);
+  curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &t);
   t.body = &req.body;
   t.response = response;
   t.into = req.into;
@@ -250,7 +300,10 @@ CURLcode Http::Impl::Once(CURL* h, const Request& req, Response* response,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
   std::string range;
-  if (req.range) {
+  if (req.suffix) {
+    range = "-" + std::to_string(*req.suffix);
+    curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  } else if (req.range) {
     range = std::to_string(req.range->first) + "-" + std::to_string(req.range->second);
     curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
   }

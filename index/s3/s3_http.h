@@ -31,6 +31,7 @@ struct Request {
   Body body;
   std::string content_type;    // sent when not empty
   std::optional<std::pair<uint64_t, uint64_t>> range;  // inclusive byte range
+  std::optional<uint64_t> suffix;  // "Range: bytes=-N": the last N bytes (instead of `range`)
   // GET into this buffer (up to its size) instead of Response::body.
   std::span<uint8_t> into;
   bool use_into = false;
@@ -42,6 +43,7 @@ struct Response {
   size_t received_into = 0;
   std::string etag;
   std::optional<uint64_t> content_length;
+  std::optional<uint64_t> range_total;  // the object size after '/' in a Content-Range reply
   int attempts = 0;
 };
 

@@ -80,6 +80,34 @@ class S3ObjectStore final : public ObjectStore {
     return std::optional<uint64_t>(*r.content_length);
   }
 
+  // One suffix-range GET: the reply's Content-Range says the object's size.
+  Result<ObjectTail> GetTail(const std::string& key, size_t n) const override {
+    if (n == 0) return ObjectStore::GetTail(key, n);
+    ObjectTail tail;
+    tail.bytes.resize(n);
+    s3::Request req;
+    req.key = Full(key);
+    req.suffix = n;
+    req.into = {reinterpret_cast<uint8_t*>(tail.bytes.data()), n};
+    req.use_into = true;
+    ASSIGN_OR_RETURN(s3::Response r, http_.Perform(req, Describe(key)));
+    if (r.status == 404) return Status::NotFound(Describe(key));
+    if (r.status == 416) return ObjectStore::GetTail(key, n);  // an empty object
+    if (r.status != 206 && r.status != 200) return HttpError(key, r);
+    tail.bytes.resize(r.received_into);
+    if (r.status == 206 && r.range_total) {
+      tail.size = *r.range_total;
+    } else if (r.status == 200 && r.content_length && *r.content_length == r.received_into) {
+      tail.size = r.received_into;  // the whole (short) object
+    } else {
+      return Status::IoError(Describe(key) + ": a suffix range reply without the object's size");
+    }
+    if (tail.bytes.size() != std::min<uint64_t>(n, tail.size)) {
+      return Status::IoError(Describe(key) + ": suffix range reply of the wrong length");
+    }
+    return tail;
+  }
+
   Status List(const std::string& prefix, const std::string& start_after,
               const std::function<bool(const ObjectInfo&)>& visit) const override;
 

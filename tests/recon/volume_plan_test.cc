@@ -409,6 +409,51 @@ TEST(VolumeReader, ReadAheadForSequentialReadersOnly) {
   EXPECT_EQ(decodes->load(), static_cast<int>(touched.size()));
 }
 
+// With a RowSource, a read that grazes a slice whose frame is not cached
+// takes just the rows it needs (no whole-frame decode), with the same
+// bytes; a larger piece of a slice still decodes the frame once.
+TEST(VolumeReader, SmallPiecesOfASliceReadOnlyTheirRows) {
+  auto specs = Stack({0, 0, 0}, {0, 0, 2}, 6, {1, 0, 0, 0, 1, 0});
+  auto plan = Plan(specs);
+  const std::string whole = ReadWhole(VolumeReader(plan, 0, Source(), {}));
+  auto decodes = std::make_shared<std::atomic<int>>(0);
+  auto row_reads = std::make_shared<std::atomic<int>>(0);
+  FrameSource counting = [decodes, inner = Source()](const std::string& key, uint32_t frame) {
+    ++*decodes;
+    return inner(key, frame);
+  };
+  VolumeReaderOptions options;
+  options.prefetch_slices = 0;
+  options.rows = [row_reads, inner = Source()](const std::string& key, uint32_t frame, uint32_t first,
+                                               uint32_t rows) -> Result<std::optional<DecodedFrame>> {
+    ++*row_reads;
+    ASSIGN_OR_RETURN(DecodedFrame f, inner(key, frame));
+    const size_t row_bytes = size_t{f.format.columns} * 2;
+    if (first + rows > f.format.rows) return Status::InvalidArgument("rows past the frame");
+    DecodedFrame part = f;
+    part.format.rows = rows;
+    part.data.assign(f.data.begin() + first * row_bytes, f.data.begin() + (first + rows) * row_bytes);
+    return std::optional<DecodedFrame>(std::move(part));
+  };
+  VolumeReader reader(plan, 0, counting, options);
+  const uint64_t slice_bytes = 6 * 5 * 2;
+  for (uint32_t z = 1; z < 6; ++z) {  // 7 bytes each side of every boundary: 1-2 rows of each slice
+    const uint64_t off = kNiftiHeaderBytes + z * slice_bytes - 7;
+    std::string buf(14, '\0');
+    auto n = reader.ReadAt(off, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(buf, whole.substr(off, buf.size())) << "boundary " << z;
+  }
+  EXPECT_EQ(decodes->load(), 0);
+  EXPECT_EQ(row_reads->load(), 10);
+  // Half a slice: the frame is decoded (and then cached for the rest).
+  std::string half(slice_bytes / 2, '\0');
+  const uint64_t off = kNiftiHeaderBytes + 2 * slice_bytes;
+  ASSERT_TRUE(reader.ReadAt(off, std::span<uint8_t>(reinterpret_cast<uint8_t*>(half.data()), half.size())).ok());
+  EXPECT_EQ(half, whole.substr(off, half.size()));
+  EXPECT_EQ(decodes->load(), 1);
+}
+
 TEST(VolumePlan, SerializeRoundTrip) {
   auto specs = Stack({0, 0, 0}, {0, 0, 2}, 3, {1, 0, 0, 0, 1, 0});
   auto plan = Plan(specs);
