@@ -108,6 +108,12 @@ struct ImageHeaderOrMore {
 // no rows/columns).
 Result<ImageHeaderOrMore> ParseImageHeader(std::span<const uint8_t> prefix, uint64_t file_size);
 
+// The header of a whole file in memory (ParseImageHeader given every byte),
+// or of the file at `path`, read in growing prefixes (memory bounded by the
+// header, not the file). Errors as ParseImageHeader; IoError naming the path.
+Result<ImageHeader> ParseImageHeaderWhole(std::span<const uint8_t> file);
+Result<ImageHeader> ReadImageHeaderFile(const std::string& path);
+
 // Decodes one frame of native data read from the blob at
 // pixel_data_offset + frame * header_frame_bytes(h) (that many bytes),
 // into pixel_decode.h's layout (bits above BitsStored cleared, signed values

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "codecs/image_header.h"
+#include "codecs/image_header_record.h"
 #include "codecs/pixel_decode.h"
 #include "codecs/sha256.h"
 #include "fs/derived/derived_files.h"
@@ -114,6 +116,26 @@ std::optional<size_t> IndexFromParams(const SeriesPlan& plan, std::string_view p
   return std::nullopt;
 }
 
+// Fills headers[i] for each of `digests` (sorted) that the catalog holds a
+// decodable header record of (recorded at ingest): no blob is read for those.
+Status RecordedHeaders(const SeriesContext& ctx,
+                       const std::vector<std::pair<Digest, bool>>& digests,
+                       std::vector<std::optional<ImageHeader>>& headers) {
+  return ctx.catalog->ForEachImageHeaderInSeries(
+      ctx.series.uid, [&](const Digest& digest, std::string_view record) {
+        auto it = std::lower_bound(digests.begin(), digests.end(), std::make_pair(digest, false));
+        if (it == digests.end() || it->first != digest) return true;  // not an image instance
+        Result<ImageHeader> header = DecodeImageHeader(record);
+        if (header.ok()) {
+          headers[it - digests.begin()] = std::move(*header);
+        } else {
+          DCMFS_LOG(Warning) << "volume plan: " << ToHex(digest) << ": "
+                             << header.status().ToString() << " (reading the blob instead)";
+        }
+        return true;
+      });
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const SeriesPlan>> SeriesPlanFor(const SeriesContext& ctx) {
@@ -179,17 +201,24 @@ Result<std::shared_ptr<DerivedContent>> VolumePlanProvider::Produce(
   }));
   std::sort(digests.begin(), digests.end());
   std::erase_if(digests, [](const auto& d) { return !d.second; });  // no pixels: nothing to read
-  // Header prefixes are read on several threads: a 1000-instance series is
-  // 1000 small blob reads and parses, the cold-listing cost of the folder.
-  // With a cold page cache each read waits on the disk (open, seek table,
-  // first frame: measured ~4 ms each, CPU idle), so the threads are sized
-  // for I/O in flight, not for cores.
   std::vector<std::optional<ImageHeader>> headers(digests.size());
-  const size_t workers = std::min<size_t>(digests.size(), kPlanReadThreads);
+  RETURN_IF_ERROR(RecordedHeaders(ctx, digests, headers));
+  // Instances indexed before header records were kept (or whose record did
+  // not decode) have their header prefixes read on several threads: a
+  // 1000-instance series is 1000 small blob reads and parses. With a cold
+  // page cache each read waits on the disk (open, seek table, first frame:
+  // measured ~4 ms each, CPU idle), so the threads are sized for I/O in
+  // flight, not for cores.
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (!headers[i]) missing.push_back(i);
+  }
+  const size_t workers = std::min<size_t>(missing.size(), kPlanReadThreads);
   std::vector<std::thread> threads;
   for (size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      for (size_t i = w; i < digests.size(); i += workers) {
+      for (size_t m = w; m < missing.size(); m += workers) {
+        const size_t i = missing[m];
         Result<ImageHeader> header = ReadHeader(*ctx.blobs, digests[i].first);
         if (header.ok()) {
           headers[i] = std::move(*header);
