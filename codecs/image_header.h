@@ -122,6 +122,11 @@ Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uin
 // The same, decoding in place in `raw` (taken over: it becomes the frame's
 // data), which saves a copy of every voxel on the volume read path.
 Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::vector<uint8_t>&& raw);
+// The same for a frame that starts `at` bytes into `raw` (a whole small
+// file read at once, straight out of the decompressor): the values move to
+// the front as they are unpacked, with no second buffer.
+Result<DecodedFrame> DecodeNativeFrameAt(const ImageHeader& h, std::vector<uint8_t>&& raw,
+                                         uint64_t at);
 // Bytes one stored frame takes in native storage.
 uint64_t NativeFrameBytes(const ImageHeader& h);
 
