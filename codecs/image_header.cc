@@ -23,6 +23,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 
 #include "codecs/internal/csa_header.h"
 #include "codecs/internal/dcmtk_init.h"
@@ -251,6 +252,30 @@ Result<ImageHeaderOrMore> ParseImageHeader(std::span<const uint8_t> prefix, uint
   ImageHeaderOrMore out;
   out.header = std::move(h);
   return out;
+}
+
+Result<ImageHeader> ParseImageHeaderWhole(std::span<const uint8_t> file) {
+  ASSIGN_OR_RETURN(ImageHeaderOrMore r, ParseImageHeader(file, file.size()));
+  if (!r.header) return Status::Internal("header parse of a whole file asked for more");
+  return std::move(*r.header);
+}
+
+Result<ImageHeader> ReadImageHeaderFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError(path + ": cannot open");
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  std::vector<uint8_t> prefix(std::min<uint64_t>(size, 64 * 1024));
+  for (;;) {
+    in.seekg(0);
+    if (!in.read(reinterpret_cast<char*>(prefix.data()), static_cast<std::streamsize>(prefix.size()))) {
+      return Status::IoError(path + ": short read");
+    }
+    ASSIGN_OR_RETURN(ImageHeaderOrMore r, ParseImageHeader(prefix, size));
+    if (r.header) return std::move(*r.header);
+    if (r.need_bytes <= prefix.size()) return Status::Internal("header parse made no progress");
+    prefix.resize(r.need_bytes);
+  }
 }
 
 }  // namespace dcmfs

@@ -109,6 +109,12 @@ struct ImageHeaderOrMore {
 // no rows/columns).
 Result<ImageHeaderOrMore> ParseImageHeader(std::span<const uint8_t> prefix, uint64_t file_size);
 
+// The header of a whole file in memory (ParseImageHeader given every byte),
+// or of the file at `path`, read in growing prefixes (memory bounded by the
+// header, not the file). Errors as ParseImageHeader; IoError naming the path.
+Result<ImageHeader> ParseImageHeaderWhole(std::span<const uint8_t> file);
+Result<ImageHeader> ReadImageHeaderFile(const std::string& path);
+
 // Decodes one frame of native data read from the blob at
 // pixel_data_offset + frame * header_frame_bytes(h) (that many bytes),
 // into pixel_decode.h's layout (bits above BitsStored cleared, signed values
@@ -117,6 +123,11 @@ Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::span<const uin
 // The same, decoding in place in `raw` (taken over: it becomes the frame's
 // data), which saves a copy of every voxel on the volume read path.
 Result<DecodedFrame> DecodeNativeFrame(const ImageHeader& h, std::vector<uint8_t>&& raw);
+// The same for a frame that starts `at` bytes into `raw` (a whole small
+// file read at once, straight out of the decompressor): the values move to
+// the front as they are unpacked, with no second buffer.
+Result<DecodedFrame> DecodeNativeFrameAt(const ImageHeader& h, std::vector<uint8_t>&& raw,
+                                         uint64_t at);
 // Bytes one stored frame takes in native storage.
 uint64_t NativeFrameBytes(const ImageHeader& h);
 

@@ -124,6 +124,12 @@ class BlobStore {
   // Removes leftovers of interrupted writes (temp files). Writer only.
   virtual Status CleanupTemporaries() = 0;
   virtual BlobStoreStats Stats() const { return {}; }
+  // A hint that `digest` will be read soon (a volume reader ahead of its
+  // reader): a store may start fetching it so that the read that follows
+  // does not wait. The local store has the kernel read the file ahead
+  // (posix_fadvise WILLNEED: asynchronous, into the page cache, which the
+  // kernel bounds). Never fails; the default does nothing.
+  virtual void WillNeed(const Digest& /*digest*/) const {}
 };
 
 // The blob store of the archive at `layout`: local (options.dir, normally

@@ -250,6 +250,11 @@ class LocalBlobStore final : public BlobStore {
 
   Result<std::shared_ptr<BlobReader>> Open(const Digest& digest) const override;
 
+  void WillNeed(const Digest& digest) const override {
+    Fd fd(::open(PathOf(digest).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() >= 0) (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
+  }
+
   Result<std::string> ReadAll(const Digest& digest) const override {
     const std::string path = PathOf(digest);
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -20,6 +20,8 @@
 
 namespace dcmfs {
 
+struct ImageHeader;  // codecs/image_header.h
+
 struct CatalogOptions {
   std::string path;  // ARCHIVE/index
   // Writer: opens (creating when allowed) the primary database.
@@ -75,6 +77,16 @@ class Catalog {
       std::string_view series_uid, const std::function<bool(const InstanceRecord&)>& visit) const = 0;
   // Every indexed instance (verify, stats).
   virtual Status ForEachInstance(const std::function<bool(const InstanceRecord&)>& visit) const = 0;
+  // The image header records (codecs/image_header_record.h, decode with
+  // DecodeImageHeader) kept for the series' instances, in digest order, until
+  // `visit` returns false. Instances indexed without one (before records were
+  // kept, or whose header did not parse) are not visited: read their blob.
+  // This default (a catalog that keeps none) visits nothing.
+  virtual Status ForEachImageHeaderInSeries(
+      std::string_view /*series_uid*/,
+      const std::function<bool(const Digest&, std::string_view record)>& /*visit*/) const {
+    return Status::Ok();
+  }
 
   struct Counts {
     uint64_t patients = 0, studies = 0, series = 0, instances = 0, bytes = 0;
@@ -88,8 +100,13 @@ class Catalog {
   // Indexes one instance whose blob is already durable, in one WriteBatch:
   // instance, blob record, patient/study/series records (created or updated)
   // and the names in both views (renaming clashing siblings, see naming.h).
+  // `header` (may be null) is the instance's parsed image header, kept in the
+  // same batch for ForEachImageHeaderInSeries.
   virtual Result<AddResult> AddInstance(const Digest& digest, uint64_t size,
-                                        const InstanceMeta& meta) = 0;
+                                        const InstanceMeta& meta, const ImageHeader* header) = 0;
+  Result<AddResult> AddInstance(const Digest& digest, uint64_t size, const InstanceMeta& meta) {
+    return AddInstance(digest, size, meta, nullptr);
+  }
   // Makes the writes so far durable (WAL sync). Called at the end of ingest.
   virtual Status Flush() = 0;
   // Writer with a shared index log (CatalogOptions::publish): puts every

@@ -12,6 +12,7 @@
 #include "index/internal/add_instance.h"
 #include "index/internal/codec.h"
 #include "index/internal/db.h"
+#include "index/internal/image_headers.h"
 #include "index/internal/log_publisher.h"
 
 namespace dcmfs {
@@ -26,6 +27,7 @@ rocksdb::Slice AsSlice(std::string_view s) { return {s.data(), s.size()}; }
 class RocksCatalog final : public Catalog {
  public:
   explicit RocksCatalog(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  using Catalog::AddInstance;
 
   // Writer with a shared index log: publishes from now on (index/index_log.h).
   void StartPublishing(const IndexLogOptions& options) {
@@ -107,14 +109,20 @@ class RocksCatalog final : public Catalog {
     return FromRocks(db_->db()->TryCatchUpWithPrimary(), "catalog catch-up");
   }
 
-  Result<AddResult> AddInstance(const Digest& digest, uint64_t size,
-                                const InstanceMeta& meta) override {
+  Status ForEachImageHeaderInSeries(
+      std::string_view series_uid,
+      const std::function<bool(const Digest&, std::string_view)>& visit) const override {
+    return internal::ScanImageHeaders(*db_, series_uid, visit);
+  }
+
+  Result<AddResult> AddInstance(const Digest& digest, uint64_t size, const InstanceMeta& meta,
+                                const ImageHeader* header) override {
     if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
     if (meta.study_uid.empty() || meta.series_uid.empty() || meta.sop_uid.empty()) {
       return Status::InvalidArgument("instance lacks a study, series or SOP instance UID");
     }
     std::lock_guard<std::mutex> lock(write_mu_);
-    return internal::AddInstanceLocked(*db_, digest, size, meta);
+    return internal::AddInstanceLocked(*db_, digest, size, meta, header);
   }
 
   Status Flush() override {

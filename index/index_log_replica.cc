@@ -137,6 +137,7 @@ class ReplicaCatalog final : public Catalog {
  public:
   ReplicaCatalog(ReplicaOptions options, std::unique_ptr<Catalog> inner)
       : options_(std::move(options)), inner_(std::move(inner)) {}
+  using Catalog::AddInstance;
 
   // --- Reads: the replica as it stands --------------------------------
   Result<DirEntry> Lookup(InodeId parent, std::string_view name) const override {
@@ -195,7 +196,15 @@ class ReplicaCatalog final : public Catalog {
     return s.WithContext("index replica (next try in " + std::to_string(delay_.count()) + " ms)");
   }
 
-  Result<AddResult> AddInstance(const Digest&, uint64_t, const InstanceMeta&) override {
+  Status ForEachImageHeaderInSeries(
+      std::string_view series_uid,
+      const std::function<bool(const Digest&, std::string_view)>& visit) const override {
+    std::shared_lock lock(mu_);
+    return inner_->ForEachImageHeaderInSeries(series_uid, visit);
+  }
+
+  Result<AddResult> AddInstance(const Digest&, uint64_t, const InstanceMeta&,
+                                const ImageHeader*) override {
     return ReadOnly();
   }
   Status Flush() override { return ReadOnly(); }

@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "codecs/dicom_parse.h"
 #include "index/ingest.h"
+#include "index/internal/image_headers.h"
 
 namespace dcmfs {
 namespace {
@@ -109,7 +110,7 @@ class IngestRun {
   // True (and counted) if these bytes are already stored and indexed.
   Result<bool> AlreadyPresent(const Digest& digest);
   Status Index(const std::string& path, const Digest& digest, uint64_t size,
-               const InstanceMeta& meta);
+               const InstanceMeta& meta, const std::optional<ImageHeader>& header);
   Status Refuse(const std::string& path, const std::string& bytes, std::string_view reason);
   Status RefuseFile(const std::string& path, std::string_view reason);
   void NoteUnreadable(const std::string& path, const std::string& reason);
@@ -223,7 +224,7 @@ Status IngestRun::IngestFile(const std::string& path) {
   if (!meta.ok()) return Refuse(path, bytes, meta.status().message());
   if (!HasPlacingUids(*meta)) return Refuse(path, bytes, kMissingUids);
   RETURN_IF_ERROR(blobs_.Put(digest, AsBytes(bytes)).status());
-  return Index(path, digest, bytes.size(), *meta);
+  return Index(path, digest, bytes.size(), *meta, internal::HeaderToRecord(*meta, AsBytes(bytes)));
 }
 
 // The streaming path: the file is read from disk three times (hash, parse,
@@ -248,7 +249,7 @@ Status IngestRun::IngestLargeFile(const std::string& path) {
     return Status::Ok();
   }
   RETURN_IF_ERROR(stored.status());
-  return Index(path, digest, size, *meta);
+  return Index(path, digest, size, *meta, internal::HeaderToRecordFile(*meta, path));
 }
 
 void IngestRun::CountFile(uint64_t size) {
@@ -273,8 +274,9 @@ Status IngestRun::RefuseFile(const std::string& path, std::string_view reason) {
 }
 
 Status IngestRun::Index(const std::string& path, const Digest& digest, uint64_t size,
-                        const InstanceMeta& meta) {
-  ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, size, meta));
+                        const InstanceMeta& meta, const std::optional<ImageHeader>& header) {
+  ASSIGN_OR_RETURN(AddResult added,
+                   catalog_.AddInstance(digest, size, meta, header ? &*header : nullptr));
   std::lock_guard<std::mutex> lock(mu_);
   if (added.outcome == AddOutcome::kAlreadyPresent) {
     ++report_.already_present;  // two copies of the same bytes in this run

@@ -22,6 +22,7 @@
 #include "index/archive_layout.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
+#include "index/internal/image_headers.h"
 #include "index/naming.h"
 #include "index/store_config.h"
 
@@ -72,7 +73,8 @@ Result<std::string> IndexBlob(const BlobStore& blobs, Catalog& catalog, const Di
   if (Sha256(AsBytes(*bytes)) != digest) return where + ": hash mismatch, not indexed";
   auto meta = ParseDicom(AsBytes(*bytes));
   if (!meta.ok()) return where + ": not indexable: " + meta.status().message();
-  auto added = catalog.AddInstance(digest, bytes->size(), *meta);
+  const std::optional<ImageHeader> header = internal::HeaderToRecord(*meta, AsBytes(*bytes));
+  auto added = catalog.AddInstance(digest, bytes->size(), *meta, header ? &*header : nullptr);
   if (added.ok()) return std::string();
   if (added.status().code() == StatusCode::kInvalidArgument) {
     return where + ": not indexable: " + added.status().message();

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "codecs/dicom_parse.h"
+#include "index/internal/image_headers.h"
 
 namespace dcmfs {
 namespace {
@@ -115,7 +116,7 @@ Result<ReceiveResult> Receiver::ReceiveSmall(const std::string& path, std::strin
     return Quarantined(refused, kept);
   }
   RETURN_IF_ERROR(blobs_.Put(digest, view).status());
-  return Index(digest, bytes.size(), *meta);
+  return Index(digest, bytes.size(), *meta, internal::HeaderToRecord(*meta, view));
 }
 
 Result<ReceiveResult> Receiver::ReceiveLarge(const std::string& path, std::string_view source) {
@@ -129,12 +130,14 @@ Result<ReceiveResult> Receiver::ReceiveLarge(const std::string& path, std::strin
     return Quarantined(refused, kept);
   }
   RETURN_IF_ERROR(blobs_.PutFile(digest, path).status());
-  return Index(digest, size, *meta);
+  return Index(digest, size, *meta, internal::HeaderToRecordFile(*meta, path));
 }
 
 Result<ReceiveResult> Receiver::Index(const Digest& digest, uint64_t size,
-                                      const InstanceMeta& meta) {
-  ASSIGN_OR_RETURN(AddResult added, catalog_.AddInstance(digest, size, meta));
+                                      const InstanceMeta& meta,
+                                      const std::optional<ImageHeader>& header) {
+  ASSIGN_OR_RETURN(AddResult added,
+                   catalog_.AddInstance(digest, size, meta, header ? &*header : nullptr));
   ++writes_;
   RETURN_IF_ERROR(MakeDurable());
   ReceiveResult r;

@@ -17,10 +17,12 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "codecs/image_header.h"
 #include "index/blob_store.h"
 #include "index/catalog.h"
 #include "index/ingest.h"
@@ -62,7 +64,8 @@ class Receiver {
  private:
   Result<ReceiveResult> ReceiveSmall(const std::string& path, std::string_view source);
   Result<ReceiveResult> ReceiveLarge(const std::string& path, std::string_view source);
-  Result<ReceiveResult> Index(const Digest& digest, uint64_t size, const InstanceMeta& meta);
+  Result<ReceiveResult> Index(const Digest& digest, uint64_t size, const InstanceMeta& meta,
+                              const std::optional<ImageHeader>& header);
   // Returns once every catalog write made before the call is in the synced WAL.
   Status MakeDurable();
 

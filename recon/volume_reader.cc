@@ -85,8 +85,31 @@ VolumeReader::VolumeReader(std::shared_ptr<const SeriesPlan> plan, size_t volume
       header_(NiftiHeader(plan_->volumes.at(volume_))),
       prefetch_slices_(options.prefetch_slices),
       rows_(std::move(options.rows)),
+      warm_slices_(options.warm ? options.warm_slices : 0),
+      warm_(std::move(options.warm)),
       frames_(options.cache_bytes),
+      warmed_(warm_slices_ > 0 ? plan_->volumes[volume_].slices.size() : 0),
+      sliced_(warm_slices_ > 0 ? plan_->volumes[volume_].slices.size() : 0),
       prepared_(kPreparedSlices * NiftiSliceBytes(plan_->volumes.at(volume_)) + 1024) {}
+
+void VolumeReader::Warm(uint32_t from) const {
+  if (warm_slices_ == 0) return;
+  const VolumePlan& v = plan();
+  std::vector<uint32_t> instances;
+  {
+    std::lock_guard lock(mu_);
+    const uint64_t end = std::min<uint64_t>(v.slices.size(), uint64_t{from} + 1 + warm_slices_);
+    for (uint64_t i = uint64_t{from} + 1; i < end; ++i) {
+      if (warmed_[i]) continue;
+      warmed_[i] = 1;
+      // Frames of one multi-frame instance are neighbours: one hint each.
+      if (instances.empty() || instances.back() != v.slices[i].instance) {
+        instances.push_back(v.slices[i].instance);
+      }
+    }
+  }
+  for (uint32_t instance : instances) warm_(plan_->keys[instance]);
+}
 
 VolumeReader::~VolumeReader() {
   std::unique_lock lock(mu_);
@@ -314,8 +337,9 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
     const bool sequential =
         (offset == 0 && want >= std::min(kFirstSequentialRead, kNiftiHeaderBytes + slice_bytes)) || (offset + want > run_start &&
                         offset + want - run_start > std::max(kSequentialBytes, 2 * slice_bytes));
-    Prefetch(static_cast<uint32_t>(pos / slice_bytes),
-             static_cast<uint32_t>((pos + (want - done) - 1) / slice_bytes), sequential);
+    const uint32_t last = static_cast<uint32_t>((pos + (want - done) - 1) / slice_bytes);
+    Prefetch(static_cast<uint32_t>(pos / slice_bytes), last, sequential);
+    if (sequential) Warm(last);
   }
   // Voxels are whole-byte units; a read may start or end inside a voxel.
   std::vector<uint8_t> scratch;
@@ -340,8 +364,20 @@ Result<size_t> VolumeReader::ReadAt(uint64_t offset, std::span<uint8_t> out) con
 Result<std::vector<uint8_t>> VolumeReader::Slice(uint32_t z, uint32_t t) const {
   const VolumePlan& v = plan();
   if (z >= v.nz || t >= v.nt) return Status::InvalidArgument("slice index out of range");
+  const uint32_t index = z + t * v.nz;
+  if (warm_slices_ > 0) {
+    // Ahead of readers walking the slices in order (mesh slabs, reformats);
+    // a single slice (a preview) hints nothing.
+    bool in_order = false;
+    {
+      std::lock_guard lock(mu_);
+      sliced_[index] = 1;
+      in_order = index > 0 && sliced_[index - 1];
+    }
+    if (in_order) Warm(index);
+  }
   std::vector<uint8_t> out(NiftiSliceBytes(v));
-  RETURN_IF_ERROR(FillSlice(z + t * v.nz, 0, uint64_t{v.nx} * v.ny, out.data()));
+  RETURN_IF_ERROR(FillSlice(index, 0, uint64_t{v.nx} * v.ny, out.data()));
   return out;
 }
 

@@ -58,6 +58,14 @@ struct VolumeReaderOptions {
   // puts every slice boundary mid-page) then costs its rows, not the slice,
   // which over S3 is the difference between ~1x and ~3x the bytes fetched.
   RowSource rows;
+  // Readers that go through the volume in order (a sequential ReadAt, Slice
+  // called for z after z - 1) hint the source's storage this many slices
+  // ahead of them through `warm` (called with a plan key, once per slice), so
+  // the blob reads of the decodes to come do not wait on the disk one by one.
+  // Bounded by the storage's own read-ahead (the page cache); 0 or no
+  // `warm`: no hints. Must be thread-safe and quick.
+  uint32_t warm_slices = 0;
+  std::function<void(const std::string& key)> warm;
 };
 
 class VolumeReader {
@@ -106,6 +114,8 @@ class VolumeReader {
   // prefetch_slices_ after them -- that are neither cached nor being
   // decoded, for detached worker threads counted in prefetching_.
   void Prefetch(uint32_t first, uint32_t last, bool sequential) const;
+  // Hints options.warm for slices (from, from + warm_slices_] not hinted yet.
+  void Warm(uint32_t from) const;
 
   const std::shared_ptr<const SeriesPlan> plan_;
   const size_t volume_;
@@ -113,6 +123,8 @@ class VolumeReader {
   const std::string header_;
   const uint32_t prefetch_slices_;
   const RowSource rows_;
+  const uint32_t warm_slices_;
+  const std::function<void(const std::string&)> warm_;
 
   mutable std::mutex mu_;  // leaf; never held while decoding
   mutable std::condition_variable done_;
@@ -120,6 +132,8 @@ class VolumeReader {
   mutable std::map<uint64_t, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
   mutable std::deque<uint64_t> queue_;     // GUARDED_BY(mu_); frames to read ahead
   mutable uint32_t prefetching_ = 0;       // GUARDED_BY(mu_); read-ahead workers running
+  mutable std::vector<uint8_t> warmed_;    // GUARDED_BY(mu_); per slice: hinted
+  mutable std::vector<uint8_t> sliced_;    // GUARDED_BY(mu_); per slice: asked of Slice()
   mutable std::atomic<uint64_t> last_end_{0};  // where the latest ReadAt ended (file offset)
   mutable std::atomic<uint64_t> run_start_{0};  // where the current run of following reads began
   mutable std::optional<double> darkest_;  // GUARDED_BY(mu_); resampled volumes' fill without padding

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "codecs/image_header.h"
+#include "codecs/image_header_record.h"
 #include "codecs/pixel_decode.h"
 #include "codecs/sha256.h"
 #include "fs/derived/derived_files.h"
@@ -18,6 +20,10 @@ namespace {
 constexpr uint64_t kFirstPrefix = 64 * 1024;
 constexpr size_t kPlanReadThreads = 16;
 constexpr char kNiftiStem[] = "series";
+constexpr uint32_t kWarmSlices = 32;
+// Bytes before and after a native frame that may be read with it (a whole
+// small file) rather than reading the frame's range alone.
+constexpr uint64_t kWholeFileSlack = 64 * 1024;
 
 // The header of one instance from the shortest prefix that reaches Pixel
 // Data (most files: one 64 KiB read).
@@ -114,6 +120,26 @@ std::optional<size_t> IndexFromParams(const SeriesPlan& plan, std::string_view p
   return std::nullopt;
 }
 
+// Fills headers[i] for each of `digests` (sorted) that the catalog holds a
+// decodable header record of (recorded at ingest): no blob is read for those.
+Status RecordedHeaders(const SeriesContext& ctx,
+                       const std::vector<std::pair<Digest, bool>>& digests,
+                       std::vector<std::optional<ImageHeader>>& headers) {
+  return ctx.catalog->ForEachImageHeaderInSeries(
+      ctx.series.uid, [&](const Digest& digest, std::string_view record) {
+        auto it = std::lower_bound(digests.begin(), digests.end(), std::make_pair(digest, false));
+        if (it == digests.end() || it->first != digest) return true;  // not an image instance
+        Result<ImageHeader> header = DecodeImageHeader(record);
+        if (header.ok()) {
+          headers[it - digests.begin()] = std::move(*header);
+        } else {
+          DCMFS_LOG(Warning) << "volume plan: " << ToHex(digest) << ": "
+                             << header.status().ToString() << " (reading the blob instead)";
+        }
+        return true;
+      });
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const SeriesPlan>> SeriesPlanFor(const SeriesContext& ctx) {
@@ -144,12 +170,21 @@ FrameSource BlobFrameSource(const BlobStore* blobs, std::shared_ptr<const Series
     if (s.native && s.samples == 1 && s.bits_allocated >= 8) {
       const ImageHeader h = NativeHeaderOf(s);
       const uint64_t fb = NativeFrameBytes(h);
+      const uint64_t start = s.pixel_data_offset + frame * fb;
       ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, blobs->Open(*digest));
-      // Read once, straight into the frame's own buffer, decoded in place.
-      std::vector<uint8_t> raw(fb);
-      ASSIGN_OR_RETURN(size_t got, reader->ReadOnce(s.pixel_data_offset + frame * fb, raw));
-      if (got != fb) return Status::DataLoss("volume: pixel data of " + key + " truncated");
-      return DecodeNativeFrame(h, std::move(raw));
+      if (start + fb > reader->size()) {
+        return Status::DataLoss("volume: pixel data of " + key + " truncated");
+      }
+      // A file little bigger than its frame (a CT slice) is read whole: the
+      // store decompresses it straight into this buffer (reading only the
+      // pixels would decompress to a scratch buffer and copy), and the
+      // values are unpacked to its front.
+      const bool whole = start <= kWholeFileSlack && reader->size() - start - fb <= kWholeFileSlack;
+      const uint64_t from = whole ? 0 : start;
+      std::vector<uint8_t> raw(whole ? reader->size() : fb);
+      ASSIGN_OR_RETURN(size_t got, reader->ReadOnce(from, raw));
+      if (got != raw.size()) return Status::DataLoss("volume: pixel data of " + key + " truncated");
+      return DecodeNativeFrameAt(h, std::move(raw), start - from);
     }
     // The whole file, each zstd frame decoded straight into place (ReadAll
     // would stream it through a growing string).
@@ -199,6 +234,13 @@ Result<std::shared_ptr<VolumeReader>> OpenSeriesVolume(const SeriesContext& ctx,
   VolumeReaderOptions options;
   options.cache_bytes = NiftiContent::kReaderCacheBytes;
   options.rows = BlobRowSource(ctx.blobs, plan);
+  // A cold read of a series waits on one blob read per slice; hinted this
+  // far ahead, the disk works while the slices before decode (a 512x512
+  // CT slice is ~200 KB compressed: 32 are ~6 MB of page cache).
+  options.warm_slices = kWarmSlices;
+  options.warm = [blobs = ctx.blobs](const std::string& key) {
+    if (std::optional<Digest> digest = DigestFromHex(key)) blobs->WillNeed(*digest);
+  };
   return std::make_shared<VolumeReader>(plan, index, BlobFrameSource(ctx.blobs, plan), options);
 }
 
@@ -211,17 +253,24 @@ Result<std::shared_ptr<DerivedContent>> VolumePlanProvider::Produce(
   }));
   std::sort(digests.begin(), digests.end());
   std::erase_if(digests, [](const auto& d) { return !d.second; });  // no pixels: nothing to read
-  // Header prefixes are read on several threads: a 1000-instance series is
-  // 1000 small blob reads and parses, the cold-listing cost of the folder.
-  // With a cold page cache each read waits on the disk (open, seek table,
-  // first frame: measured ~4 ms each, CPU idle), so the threads are sized
-  // for I/O in flight, not for cores.
   std::vector<std::optional<ImageHeader>> headers(digests.size());
-  const size_t workers = std::min<size_t>(digests.size(), kPlanReadThreads);
+  RETURN_IF_ERROR(RecordedHeaders(ctx, digests, headers));
+  // Instances indexed before header records were kept (or whose record did
+  // not decode) have their header prefixes read on several threads: a
+  // 1000-instance series is 1000 small blob reads and parses. With a cold
+  // page cache each read waits on the disk (open, seek table, first frame:
+  // measured ~4 ms each, CPU idle), so the threads are sized for I/O in
+  // flight, not for cores.
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (!headers[i]) missing.push_back(i);
+  }
+  const size_t workers = std::min<size_t>(missing.size(), kPlanReadThreads);
   std::vector<std::thread> threads;
   for (size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      for (size_t i = w; i < digests.size(); i += workers) {
+      for (size_t m = w; m < missing.size(); m += workers) {
+        const size_t i = missing[m];
         Result<ImageHeader> header = ReadHeader(*ctx.blobs, digests[i].first);
         if (header.ok()) {
           headers[i] = std::move(*header);

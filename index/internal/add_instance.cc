@@ -28,8 +28,10 @@
 #include <memory>
 #include <tuple>
 
+#include "codecs/image_header_record.h"
 #include "index/internal/codec.h"
 #include "index/internal/dicom_time.h"
+#include "index/internal/image_headers.h"
 #include "index/naming.h"
 
 namespace dcmfs::internal {
@@ -392,7 +394,7 @@ std::string PatientKey(const InstanceMeta& meta) {
 }
 
 Result<AddResult> AddInstanceLocked(Db& db, const Digest& digest, uint64_t size,
-                                    const InstanceMeta& meta) {
+                                    const InstanceMeta& meta, const ImageHeader* header) {
   const std::string digest_key = DigestBytes(digest);
   ASSIGN_OR_RETURN(std::optional<std::string> present, db.Get(kCfBlobs, digest_key));
   if (present) return AddResult{AddOutcome::kAlreadyPresent, {}};
@@ -418,6 +420,9 @@ Result<AddResult> AddInstanceLocked(Db& db, const Digest& digest, uint64_t size,
                         EncodeBlob(BlobRecord{series.uid, meta.sop_uid, size, rec.mtime})));
   RETURN_IF_ERROR(b.Put(kCfSops, SopKey(meta.sop_uid, digest), ""));
   RETURN_IF_ERROR(PlaceInstanceFiles(b, rec));
+  if (header != nullptr) {
+    RETURN_IF_ERROR(b.Put(kCfMeta, ImageHeaderKey(series.uid, digest), EncodeImageHeader(*header)));
+  }
   ++counts.instances;
   counts.bytes += size;
   RETURN_IF_ERROR(b.Put(kCfMeta, kCountsKey, EncodeCounts(counts)));

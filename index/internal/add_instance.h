@@ -18,7 +18,8 @@ std::string PatientKey(const InstanceMeta& meta);
 
 // Indexes one instance (see Catalog::AddInstance). The caller serialises
 // calls: groups, series and counts are read, modified and written back.
+// `header` (may be null) is also recorded (index/internal/image_headers.h).
 Result<AddResult> AddInstanceLocked(Db& db, const Digest& digest, uint64_t size,
-                                    const InstanceMeta& meta);
+                                    const InstanceMeta& meta, const ImageHeader* header);
 
 }  // namespace dcmfs::internal

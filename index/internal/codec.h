@@ -10,6 +10,8 @@
 //   names      parent ino (8 bytes BE) name         -> DirEntry value (fixed LE, below)
 //   groups     parent ino (8 bytes BE) base name    -> CBOR array of member identities
 //   meta       "counts"                              -> Counts (CBOR)
+//   meta       "ih/" series UID '\0' digest (32 bytes) -> ImageHeader record
+//              (codecs/image_header_record.h; index/internal/image_headers.h)
 // CBOR maps use short keys and leave out empty fields. Big-endian inode
 // prefixes keep one folder's entries contiguous, so List is a prefix scan.
 #pragma once
