@@ -11,6 +11,13 @@
 //   its connect timeout and as its stall limit (no byte moving either way),
 //   so a frozen gateway that accepts connections but never answers costs at
 //   most that budget, plus up to a second of curl's progress-callback period.
+// - A store that just stopped answering is probed, not waited for: once a
+//   request has given up on transport failures (no answer at all), requests in
+//   the next kUnreachableHold get one attempt of at most kProbeBudget. An
+//   `ls -l` of a folder whose derived files each need the store would
+//   otherwise wait the full budget once per file (28 s for the slide folder
+//   at a 3 s budget); any answer from the gateway ends the hold, so recovery
+//   is as quick as before.
 #include "index/s3/s3_http.h"
 
 #include <curl/curl.h>
@@ -36,6 +43,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxErrorBody = 64 * 1024;
 constexpr size_t kMaxIdleHandles = 32;
+constexpr auto kUnreachableHold = std::chrono::seconds(30);
+constexpr auto kProbeBudget = std::chrono::milliseconds(1000);
 
 void GlobalInit() {
   static std::once_flag once;
@@ -212,6 +221,8 @@ struct Http::Impl {
   mutable std::map<CURL*, int> sockets;  // GUARDED_BY(mu) (the map; a slot by its handle's user)
   mutable std::atomic<uint64_t> bytes_received{0};
   mutable std::atomic<uint64_t> requests{0};
+  // Until when requests only probe (steady clock ns; 0: the store answers).
+  mutable std::atomic<int64_t> unreachable_until{0};
 
   CURL* Take() const {
     {
@@ -343,7 +354,10 @@ uint64_t Http::requests() const { return impl_->requests.load(); }
 
 Result<Response> Http::Perform(const Request& request, const std::string& what) const {
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::milliseconds(impl_->settings.timeout_ms);
+  const bool probe = start.time_since_epoch().count() < impl_->unreachable_until.load();
+  const auto budget = std::chrono::milliseconds(impl_->settings.timeout_ms);
+  const auto deadline = start + (probe ? std::min<Clock::duration>(budget, kProbeBudget) : budget);
+  const int retries = probe ? 0 : impl_->settings.retries;
   std::string last_error;
   for (int attempt = 0;; ++attempt) {
     Response response;
@@ -353,6 +367,7 @@ Result<Response> Http::Perform(const Request& request, const std::string& what) 
     if (h == nullptr) return Status::IoError(what + ": cannot create an HTTP handle");
     const CURLcode code = impl_->Once(h, request, &response, deadline - Clock::now(), &stalled);
     impl_->Give(h);
+    if (code == CURLE_OK) impl_->unreachable_until.store(0);  // the gateway answers
     if (code == CURLE_OK && !TransientStatus(response.status)) return response;
     if (code == CURLE_READ_ERROR) return Status::IoError(what + ": reading the upload's source failed");
     if (code != CURLE_OK && !TransientCurlError(code)) {
@@ -366,11 +381,18 @@ Result<Response> Http::Perform(const Request& request, const std::string& what) 
     }
     const auto backoff = std::chrono::milliseconds(100) * (1 << std::min(attempt, 10));
     const auto now = Clock::now();
-    if (attempt >= impl_->settings.retries || now + backoff >= deadline) {
+    if (attempt >= retries || now + backoff >= deadline) {
+      // Only a full budget spent on transport failures starts a hold: a
+      // probe's failure does not extend it, so a gateway that is slow but
+      // alive gets a whole budget again when the hold ends.
+      if (code != CURLE_OK && !probe) {
+        impl_->unreachable_until.store((now + kUnreachableHold).time_since_epoch().count());
+      }
       const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
       return Status::IoError(what + ": " + last_error + " (gave up after " +
                              std::to_string(attempt + 1) + " attempts in " +
-                             std::to_string(waited.count()) + " ms)");
+                             std::to_string(waited.count()) + " ms" +
+                             (probe ? "; the store did not answer recently" : "") + ")");
     }
     std::this_thread::sleep_for(backoff);
   }

@@ -281,7 +281,18 @@ TEST_F(S3ReadTest, DiskCacheKeepsFetchedFramesAcrossARemount) {
   EXPECT_NE(r.output.find("Input/output error"), std::string::npos) << r.output;
   EXPECT_LT(std::chrono::steady_clock::now() - t0,
             std::chrono::seconds(3 + 2));  // store.conf budget 3 s
+  // A listing of the slide's folder sizes derived files that each need the
+  // store: one budget in all, not one per file (it was 28 s), since the
+  // store is probed, not waited for, once it stopped answering.
+  const std::string folder = std::filesystem::path(unread).parent_path().string();
+  const auto t1 = std::chrono::steady_clock::now();
+  CommandResult listing = Shell("ls -l " + Q(folder) + " 2>&1");
+  EXPECT_NE(listing.output.find(Pydicom(smallest, "ds.SOPInstanceUID") + ".dcm"), std::string::npos)
+      << listing.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::seconds(3 + 3)) << listing.output;
   ASSERT_EQ(cluster_->StartGateway(), "");
+  // Any answer ends the hold: the same instance reads at once.
+  EXPECT_EQ(Shell("cat " + Q(unread) + " > /dev/null").exit_code, 0);
 }
 
 }  // namespace
