@@ -138,6 +138,31 @@ def found_in_name(s, name):
     if not s.isdigit(): return s in name
     return re.search(r"(?<![0-9])" + re.escape(s) + r"(?![0-9])", name) is not None
 
+def is_date(s):
+    if len(s) != 8 or not s.isdigit(): return False
+    y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
+    return 1800 <= y <= 2200 and 1 <= m <= 12 and 1 <= d <= 31
+
+# Dates are shifted per patient (Modified Dates Option), so a shifted
+# StudyDate can land on the day another corpus patient was born (it did, in
+# CI). A harvested date counts only where a shift cannot have put it: any
+# element other than a shifted date (DA/DT), or PatientBirthDate itself,
+# which the profile empties.
+def date_coincidence(ds, s):
+    if not is_date(s): return False
+    b = s.encode()
+    for e in ds.iterall():
+        if e.tag == 0x00100030:
+            if b in str(e.value).encode(): return False
+            continue
+        if e.VR in ("DA", "DT", "SQ"): continue
+        v = e.value
+        raw = v if isinstance(v, (bytes, bytearray)) else str(v).encode("utf-8", "replace")
+        if b in raw: return False
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and any(b in str(e.value).encode() for e in meta): return False
+    return True
+
 def check_dicom(path, data, needles, pixels, pairs, counts):
     r = subprocess.run(["dcmdump", "-q", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
@@ -153,7 +178,8 @@ def check_dicom(path, data, needles, pixels, pairs, counts):
     # inside it is not PHI that de-identification could have removed.
     at = data.find(px) if px else -1
     header = data if at < 0 else data[:at] + b"\0" + data[at + len(px):]
-    for s in scan_bytes(header, needles): print(f"PHI_BYTES {path} {s!r}")
+    for s in scan_bytes(header, needles):
+        if not date_coincidence(ds, s): print(f"PHI_BYTES {path} {s!r}")
     key = pixel_key(ds) if px else None
     originals = pixels.get(key, []) if key else []
     if len(originals) == 1:
