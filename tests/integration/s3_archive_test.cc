@@ -52,7 +52,9 @@ class S3ArchiveTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
-    if (cluster_ != nullptr) EXPECT_EQ(cluster_->Stop(), "");
+    if (cluster_ != nullptr) {
+      EXPECT_EQ(cluster_->Stop(), "");
+    }
     delete cluster_;
     cluster_ = nullptr;
   }
