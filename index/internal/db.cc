@@ -87,6 +87,64 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   return Status::Internal(message);
 }
 
+namespace {
+
+// A new catalog is built beside its final place with every column family,
+// then renamed in: RocksDB adds missing column families one manifest write at
+// a time, so a first ingest killed inside Open used to leave a database that
+// lacked some, which no reader (mount, verify, status) could open.
+Status CreateCatalog(const std::string& path, const rocksdb::Options& rocks_options) {
+  const std::string staging = path + ".creating";
+  std::error_code ec;
+  stdfs::remove_all(staging, ec);  // a creation interrupted before its rename
+  stdfs::create_directories(staging, ec);
+  if (ec) return Status::IoError("mkdir " + staging + ": " + ec.message());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : CfNames()) descriptors.emplace_back(n, rocks_options);
+  rocksdb::Options create = rocks_options;
+  create.create_if_missing = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(create, staging, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, "create catalog " + staging);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  s = raw->Close();
+  delete raw;
+  if (!s.ok()) return FromRocks(s, "create catalog " + staging);
+  // A directory without CURRENT holds no database RocksDB would open.
+  stdfs::remove_all(path, ec);
+  if (::rename(staging.c_str(), path.c_str()) != 0) return Status::FromErrno("rename " + staging, errno);
+  return Status::Ok();
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const std::string& path,
+                                                        const rocksdb::Options& rocks_options,
+                                                        bool follower, Status* missing) {
+  // Open every column family the database has (a newer version may have added some) plus ours.
+  std::vector<std::string> names = CfNames();
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(rocks_options, path, &existing).ok()) {
+    for (const auto& n : names) {
+      if (follower && std::find(existing.begin(), existing.end(), n) == existing.end()) {
+        // A reader cannot add it, and a writer adding it empty would not
+        // bring back what it should hold: reindex rebuilds the catalog whole.
+        *missing = Status::Corruption(
+            "catalog " + path + " lacks column family '" + n +
+            "' (made by an older dcmfs or an interrupted first ingest): run `dcmfs reindex` on "
+            "the archive to rebuild it from the blobs");
+      }
+    }
+    for (const auto& n : existing) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, rocks_options);
+  return descriptors;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Db>> Db::Open(const CatalogOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("catalog: empty path");
   if (!options.read_only_follower) RETURN_IF_ERROR(RecoverInterruptedSwap(options.path));
@@ -94,22 +152,12 @@ Result<std::unique_ptr<Db>> Db::Open(const CatalogOptions& options) {
   if (!exists && (options.read_only_follower || !options.create_if_missing)) {
     return Status::NotFound("catalog: no index at " + options.path);
   }
-  if (!exists) {
-    std::error_code ec;
-    stdfs::create_directories(options.path, ec);
-    if (ec) return Status::IoError("mkdir " + options.path + ": " + ec.message());
-  }
   const rocksdb::Options rocks_options = MakeOptions(options);
-  // Open every column family the database has (a newer version may have added some) plus ours.
-  std::vector<std::string> names = CfNames();
-  std::vector<std::string> existing;
-  if (exists && rocksdb::DB::ListColumnFamilies(rocks_options, options.path, &existing).ok()) {
-    for (const auto& n : existing) {
-      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-    }
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, rocks_options);
+  if (!exists) RETURN_IF_ERROR(CreateCatalog(options.path, rocks_options));
+  Status missing = Status::Ok();
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
+      Descriptors(options.path, rocks_options, options.read_only_follower, &missing);
+  RETURN_IF_ERROR(missing);
 
   std::unique_ptr<Db> db(new Db());
   db->path_ = options.path;
