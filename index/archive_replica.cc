@@ -37,6 +37,26 @@ Status MarkReplicaArchive(const std::string& root) {
   return ok ? Status::Ok() : Status::FromErrno("write " + path, err);
 }
 
+namespace {
+
+// Multipart uploads a killed writer (or one that lost the gateway) left
+// open: parts nobody will complete, billed yet listed nowhere. With the lease
+// held, every open upload is a dead writer's. Best effort: an archive whose
+// store cannot list them is still writable.
+void AbortDeadWritersUploads(ObjectStore& store) {
+  for (const char* prefix : {"blobs/", "index/"}) {
+    Result<size_t> aborted = store.AbortIncompleteUploads(prefix);
+    if (!aborted.ok()) {
+      DCMFS_LOG(Warning) << aborted.status().ToString();
+    } else if (*aborted > 0) {
+      DCMFS_LOG(Info) << store.Describe(prefix) << ": aborted " << *aborted
+                      << " incomplete multipart upload(s) left by an earlier writer";
+    }
+  }
+}
+
+}  // namespace
+
 Status PrepareArchiveWriter(const std::string& root, CatalogOptions* options) {
   ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenArchiveObjectStore(root));
   if (IsReplicaArchive(root)) {
@@ -52,6 +72,7 @@ Status PrepareArchiveWriter(const std::string& root, CatalogOptions* options) {
   lease.stale_after = std::chrono::seconds(config.writer_stale_seconds);
   lease.force = options->publish.force_writer;
   ASSIGN_OR_RETURN(options->publish.lease, WriterLease::Acquire(store, lease));
+  AbortDeadWritersUploads(*store);
   Status shared = ShareArchiveSecret(*store, ArchiveLayout{root}.secret());
   if (!shared.ok() && !shared.IsNotFound()) return shared.WithContext("the archive secret");
   options->publish.store = std::move(store);

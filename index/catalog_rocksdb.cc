@@ -14,6 +14,7 @@
 #include "index/internal/db.h"
 #include "index/internal/image_headers.h"
 #include "index/internal/log_publisher.h"
+#include "index/writer_lease.h"
 
 namespace dcmfs {
 namespace {
@@ -31,6 +32,7 @@ class RocksCatalog final : public Catalog {
 
   // Writer with a shared index log: publishes from now on (index/index_log.h).
   void StartPublishing(const IndexLogOptions& options) {
+    lease_ = options.lease;
     publisher_ = std::make_unique<internal::LogPublisher>(*db_, options, db_->path() + ".publish");
     // Resume (and publish what a killed writer left) before this writer
     // adds anything, so the store's end is compared with this database's
@@ -121,13 +123,17 @@ class RocksCatalog final : public Catalog {
     if (meta.study_uid.empty() || meta.series_uid.empty() || meta.sop_uid.empty()) {
       return Status::InvalidArgument("instance lacks a study, series or SOP instance UID");
     }
+    RETURN_IF_ERROR(StillTheWriter());
     std::lock_guard<std::mutex> lock(write_mu_);
     return internal::AddInstanceLocked(*db_, digest, size, meta, header);
   }
 
   Status Flush() override {
     if (db_->follower()) return Status::InvalidArgument("catalog opened as a reader");
-    return FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush");
+    RETURN_IF_ERROR(FromRocks(db_->db()->FlushWAL(/*sync=*/true), "catalog flush"));
+    // Callers acknowledge on Ok (the SCP, /incoming): a write this writer
+    // can no longer publish must not be acknowledged.
+    return StillTheWriter();
   }
 
   Status Publish() override {
@@ -157,7 +163,19 @@ class RocksCatalog final : public Catalog {
 
   std::unique_ptr<Db> db_;
   // Declared after db_: destroyed (and its last publication done) before it.
+  // The fence on a shared archive: once another writer has taken the lease
+  // (index/writer_lease.h), the publisher writes nothing more to the store,
+  // so this catalog must refuse writes too: an instance indexed only here
+  // would be acknowledged yet never seen by any mount.
+  Status StillTheWriter() const {
+    if (!lease_) return Status::Ok();
+    Status held = lease_->Check();
+    if (held.ok()) return held;
+    return Status::Busy("refusing to index: " + held.message());
+  }
+
   std::unique_ptr<internal::LogPublisher> publisher_;
+  std::shared_ptr<WriterLease> lease_;
   std::mutex write_mu_;  // serialises AddInstance's read-modify-write of groups, series, counts
 };
 

@@ -79,6 +79,13 @@ class ObjectStore {
   virtual Status Delete(const std::string& key) = 0;
   // Where a key lives, for messages: "s3://bucket/prefix/key" or a path.
   virtual std::string Describe(const std::string& key) const = 0;
+  // Aborts the multipart uploads of keys under `prefix` that were started
+  // and never completed nor aborted (their writer was killed, or lost the
+  // gateway, mid-upload): their parts cost storage yet show in no listing.
+  // Returns how many. Only a writer holding the lease calls it, before it
+  // writes, so every upload still open then is a dead writer's. Stores
+  // without multipart uploads have nothing to abort.
+  virtual Result<size_t> AbortIncompleteUploads(const std::string& /*prefix*/) { return size_t{0}; }
 };
 
 }  // namespace dcmfs

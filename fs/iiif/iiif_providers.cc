@@ -205,7 +205,7 @@ Result<std::string> IiifProvider::StudyManifest(const SeriesContext& ctx) const 
     SeriesContext other = ctx;
     ASSIGN_OR_RETURN(other.series, ctx.catalog->GetSeries(uid));
     ASSIGN_OR_RETURN(auto images, pixels_->Images(other));
-    refs.push_back({other.series.study_uid, uid, iiif::SeriesLabel(other.series), images});
+    refs.push_back({other.series.study_uid, uid, iiif::SeriesLabel(other.series), images, ""});
   }
   std::sort(refs.begin(), refs.end(), [](const iiif::SeriesRef& a, const iiif::SeriesRef& b) {
     return a.label != b.label ? a.label < b.label : a.series_uid < b.series_uid;
@@ -233,7 +233,7 @@ Result<std::shared_ptr<DerivedContent>> IiifProvider::Produce(const SeriesContex
   ASSIGN_OR_RETURN(auto images, pixels_->Images(ctx));
   const std::string kind(fields[0]);
   if (kind == "manifest") {
-    iiif::SeriesRef ref{ctx.series.study_uid, ctx.series.uid, iiif::SeriesLabel(ctx.series), images};
+    iiif::SeriesRef ref{ctx.series.study_uid, ctx.series.uid, iiif::SeriesLabel(ctx.series), images, ""};
     return content(iiif::SeriesManifestJson(options_.base, ref));
   }
   if (kind == "study") {
@@ -244,7 +244,7 @@ Result<std::shared_ptr<DerivedContent>> IiifProvider::Produce(const SeriesContex
   const IiifImage* image = images->Find(fields[1]);
   if (image == nullptr) return Status::NotFound("iiif: no image " + std::string(fields[1]));
   if (kind == "info") {
-    iiif::SeriesRef ref{ctx.series.study_uid, ctx.series.uid, "", images};
+    iiif::SeriesRef ref{ctx.series.study_uid, ctx.series.uid, "", images, ""};
     return content(iiif::InfoJson(image->info, iiif::ServiceId(options_.base, ref, image->id)));
   }
   if (kind != "tile") return Status::InvalidArgument("iiif: unknown parameters");

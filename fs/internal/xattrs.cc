@@ -86,6 +86,7 @@ Result<XattrList> DicomXattrs(const Catalog& catalog, NodeKind kind, std::string
       break;
     }
     case NodeKind::kVirtual:
+    case NodeKind::kVirtualFolder:
       break;
   }
   return b.Take();

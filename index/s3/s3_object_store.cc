@@ -110,6 +110,7 @@ class S3ObjectStore final : public ObjectStore {
 
   Status List(const std::string& prefix, const std::string& start_after,
               const std::function<bool(const ObjectInfo&)>& visit) const override;
+  Result<size_t> AbortIncompleteUploads(const std::string& prefix) override;
 
   Status Delete(const std::string& key) override {
     s3::Request req;
@@ -302,6 +303,54 @@ Status S3ObjectStore::List(const std::string& prefix, const std::string& start_a
     token = s3xml::Tag(r.body, "NextContinuationToken").value_or("");
     if (token.empty()) return Status::IoError(what + ": truncated reply without a continuation token");
   }
+}
+
+// ListMultipartUploads page by page, then one DELETE per upload: listed
+// first, since aborting while paging would move the markers.
+Result<size_t> S3ObjectStore::AbortIncompleteUploads(const std::string& prefix) {
+  struct Open {
+    std::string key, id;
+  };
+  std::vector<Open> open;
+  std::string key_marker, id_marker;
+  const std::string what = Describe(prefix) + " (incomplete multipart uploads)";
+  while (true) {
+    // Query names in SigV4's canonical (byte) order.
+    std::string q;
+    if (!key_marker.empty()) q += "key-marker=" + s3::UriEncode(key_marker, false) + "&";
+    q += "prefix=" + s3::UriEncode(Full(prefix), false);
+    if (!id_marker.empty()) q += "&upload-id-marker=" + s3::UriEncode(id_marker, false);
+    q += "&uploads=";
+    s3::Request req;
+    req.query = q;
+    ASSIGN_OR_RETURN(s3::Response r, http_.Perform(req, what));
+    if (r.status != 200) return HttpError(prefix, r).WithContext("listing multipart uploads");
+    for (std::string_view item : s3xml::Elements(r.body, "Upload")) {
+      std::optional<std::string> key = s3xml::Tag(item, "Key");
+      std::optional<std::string> id = s3xml::Tag(item, "UploadId");
+      if (!key || !id || !key->starts_with(settings_.prefix)) {
+        return Status::IoError(what + ": malformed ListMultipartUploads reply");
+      }
+      open.push_back({*key, *id});
+    }
+    if (s3xml::Tag(r.body, "IsTruncated").value_or("false") != "true") break;
+    key_marker = s3xml::Tag(r.body, "NextKeyMarker").value_or("");
+    id_marker = s3xml::Tag(r.body, "NextUploadIdMarker").value_or("");
+    if (key_marker.empty()) return Status::IoError(what + ": truncated reply without a marker");
+  }
+  for (const Open& upload : open) {
+    s3::Request del;
+    del.method = "DELETE";
+    del.key = upload.key;
+    del.query = "uploadId=" + s3::UriEncode(upload.id, false);
+    const std::string key = upload.key.substr(settings_.prefix.size());
+    ASSIGN_OR_RETURN(s3::Response r, http_.Perform(del, Describe(key)));
+    // 404 NoSuchUpload: completed or aborted meanwhile.
+    if (r.status != 204 && r.status != 200 && r.status != 404) {
+      return HttpError(key, r).WithContext("aborting an incomplete multipart upload");
+    }
+  }
+  return open.size();
 }
 
 Status CheckSettings(const S3Settings& s) {

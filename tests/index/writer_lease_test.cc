@@ -109,7 +109,9 @@ TEST_F(WriterLeaseTest, OfTwoStartedTogetherOneWins) {
     auto ra = a.get(), rb = b.get();
     EXPECT_NE(ra.ok(), rb.ok()) << ra.status().ToString() << " / " << rb.status().ToString();
     for (auto* r : {&ra, &rb}) {
-      if (!r->ok()) EXPECT_EQ(r->status().code(), StatusCode::kBusy) << r->status().ToString();
+      if (!r->ok()) {
+        EXPECT_EQ(r->status().code(), StatusCode::kBusy) << r->status().ToString();
+      }
     }
   }
 }

@@ -28,7 +28,7 @@ class IngestMediaTest : public ::testing::Test {
     const std::string media = dir_.Sub("cd");
     std::filesystem::create_directories(media + "/DICOM/PAT1");
     for (size_t i = 0; i < plain.size(); ++i) {
-      char name[16];
+      char name[32];
       std::snprintf(name, sizeof name, "IM%05zu", i + 1);
       std::filesystem::copy_file(plain[i].path, media + "/DICOM/PAT1/" + name);
       on_media_.push_back(plain[i]);

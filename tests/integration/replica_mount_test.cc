@@ -23,7 +23,9 @@ class ReplicaMountTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { g_cluster = CephCluster::Start(&g_cluster_error); }
   static void TearDownTestSuite() {
-    if (g_cluster) EXPECT_EQ(g_cluster->Stop(), "");
+    if (g_cluster) {
+      EXPECT_EQ(g_cluster->Stop(), "");
+    }
     g_cluster.reset();
   }
   void SetUp() override {

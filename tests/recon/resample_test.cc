@@ -221,7 +221,10 @@ TEST(Resample, StreamsRandomRangesAndSurvivesSerialization) {
   EXPECT_EQ(SerializePlan(*back), SerializePlan(*plan));
   auto again = std::make_shared<const SeriesPlan>(std::move(*back));
   VolumeReader whole_reader(plan, 1, Source(s), {});
-  VolumeReader reader(again, 1, Source(s), {.cache_bytes = 4096, .prefetch_slices = 0});
+  VolumeReaderOptions small;
+  small.cache_bytes = 4096;
+  small.prefetch_slices = 0;
+  VolumeReader reader(again, 1, Source(s), small);
   const std::string whole = ReadWhole(whole_reader);
   std::mt19937 rng(7);
   for (int i = 0; i < 200; ++i) {
