@@ -107,8 +107,10 @@ TEST_F(IngestRobustnessTest, SigkillAtAnyMomentLosesNothing) {
     waitpid(pid, &status, 0);
     // The archive opens and every instance it lists is readable and intact.
     CommandResult v = Dcmfs("verify " + Q(Archive()));
-    // Killed before the index existed: nothing was indexed yet.
+    // Killed before the archive folder or its index existed (a slow start,
+    // as under ASan): nothing was indexed yet.
     if (v.output.find("index missing") != std::string::npos) continue;
+    if (v.output.find("no blob store at") != std::string::npos) continue;
     ASSERT_EQ(v.exit_code, 0) << "round " << round << "\n" << v.output;
   }
   // Blobs written but never indexed are recovered by reindex: every blob is listed.
