@@ -259,7 +259,7 @@ TEST(Resample, StreamsRandomRangesAndSurvivesSerialization) {
   }
   // A plan of an older version is refused (persisted plans are re-made).
   std::string old = SerializePlan(*plan);
-  old.replace(old.find("\"version\":2"), 11, "\"version\":1");
+  old.replace(old.find("\"version\":3"), 11, "\"version\":2");
   EXPECT_FALSE(DeserializePlan(old).ok());
 }
 
