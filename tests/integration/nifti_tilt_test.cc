@@ -41,17 +41,16 @@ struct TiltCase {
 
 const std::vector<TiltCase>& Cases() {
   static const std::vector<TiltCase> cases = {
-      {1, 15, false, false},  {2, 15, true, true},    {3, -15, false, true},
-      {4, -15, true, false},  {5, 30, false, true},   {6, 30, true, false},
-      {7, -7.5, false, false}, {8, -7.5, true, true},
+      {1, 15, false, false}, {2, 15, true, true},  {3, -15, false, true},   {4, -15, true, false},
+      {5, 30, false, true},  {6, 30, true, false}, {7, -7.5, false, false}, {8, -7.5, true, true},
   };
   return cases;
 }
 
 std::string Positions(bool uneven, bool mirrored) {
   // 3 mm along the bed; uneven: one 6 mm gap.
-  std::vector<int> z = uneven ? std::vector<int>{0, 3, 6, 12, 15, 18, 21}
-                              : std::vector<int>{0, 3, 6, 9, 12, 15};
+  std::vector<int> z =
+      uneven ? std::vector<int>{0, 3, 6, 12, 15, 18, 21} : std::vector<int>{0, 3, 6, 9, 12, 15};
   std::string out;
   for (int v : z) out += (out.empty() ? "" : ",") + std::to_string(mirrored ? -v : v);
   return out;
@@ -68,9 +67,9 @@ void WriteSeries(const std::string& dir, int series, double tilt, const std::str
                  bool descending) {
   char t[32];
   std::snprintf(t, sizeof(t), "%g", tilt);
-  CommandResult r = Python(Q(Script("tilt_data.py")) + " " + Q(dir) + " --series " +
-                           std::to_string(series) + " --tilt " + t + " --z=" + z +
-                           (descending ? " --descending" : ""));
+  CommandResult r =
+      Python(Q(Script("tilt_data.py")) + " " + Q(dir) + " --series " + std::to_string(series) +
+             " --tilt " + t + " --z=" + z + (descending ? " --descending" : ""));
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -122,8 +121,8 @@ TEST_F(NiftiTiltTest, TiltCorrectedVolumesMatchDcm2niixAndTheDicomGeometry) {
     const std::string n = std::to_string(c.series);
     SCOPED_TRACE("series " + n + ": tilt " + std::to_string(c.tilt) +
                  (c.uneven ? ", uneven" : ", even") + (c.descending ? ", descending" : ""));
-    const std::string folder = mount.path() + "/studies/" + kStudyUid +
-                               "/1.2.826.0.1.3680043.8.498.7777.2." + n;
+    const std::string folder =
+        mount.path() + "/studies/" + kStudyUid + "/1.2.826.0.1.3680043.8.498.7777.2." + n;
     const std::string ours = folder + (c.uneven ? "/series_Tilt_Eq_1.nii" : "/series_Tilt_1.nii");
     ASSERT_TRUE(std::filesystem::exists(ours)) << Shell("ls " + Q(folder) + " 2>&1").output;
     const std::string ref = Dcm2niix(dir_.Sub("along/" + n), dir_.Sub("ref/" + n), c.uneven);
@@ -133,7 +132,8 @@ TEST_F(NiftiTiltTest, TiltCorrectedVolumesMatchDcm2niixAndTheDicomGeometry) {
                                     DicomArgs(dir_.Sub("in/" + n)));
     EXPECT_EQ(geometry.exit_code, 0) << geometry.output;
     if (c.tilt > 0) {
-      CommandResult affine = Python(Q(Script("tilt_check.py")) + " affine " + Q(ours) + " " + Q(ref));
+      CommandResult affine =
+          Python(Q(Script("tilt_check.py")) + " affine " + Q(ours) + " " + Q(ref));
       EXPECT_EQ(affine.exit_code, 0) << affine.output;
     } else if (!c.uneven) {
       const std::string mirror =
@@ -144,10 +144,11 @@ TEST_F(NiftiTiltTest, TiltCorrectedVolumesMatchDcm2niixAndTheDicomGeometry) {
     }
     // For the record: dcm2niix's own volume of the files as given.
     const std::string own = Dcm2niix(dir_.Sub("in/" + n), dir_.Sub("own/" + n), c.uneven);
-    std::printf("series %s (tilt %+g, %s, %s): dcm2niix on these files: %s", n.c_str(), c.tilt,
-                c.uneven ? "uneven" : "even", c.descending ? "descending" : "ascending",
-                Python(Q(Script("tilt_check.py")) + " geometry " + Q(own) +
-                       DicomArgs(dir_.Sub("in/" + n))).output.c_str());
+    std::printf(
+        "series %s (tilt %+g, %s, %s): dcm2niix on these files: %s", n.c_str(), c.tilt,
+        c.uneven ? "uneven" : "even", c.descending ? "descending" : "ascending",
+        Python(Q(Script("tilt_check.py")) + " geometry " + Q(own) + DicomArgs(dir_.Sub("in/" + n)))
+            .output.c_str());
   }
 }
 
