@@ -1,5 +1,6 @@
-// SerializePlan / DeserializePlan: JSON (nlohmann), version 2 (2 added the
-// resampled "_Tilt"/"_Eq" volumes). Slices are flat arrays of 5 numbers so
+// SerializePlan / DeserializePlan: JSON (nlohmann), version 3 (2 added the
+// resampled "_Tilt"/"_Eq" volumes; 3 has their row shifts and slice distances
+// in dcm2niix's float arithmetic, so older plans' voxels differ by one). Slices are flat arrays of 5 numbers so
 // a 1000-slice plan stays small.
 #include <nlohmann/json.hpp>
 
@@ -8,7 +9,7 @@
 namespace dcmfs {
 namespace {
 
-constexpr int kVersion = 2;
+constexpr int kVersion = 3;
 using nlohmann::json;
 
 json SlicesToJson(const std::vector<PlannedSlice>& in) {

@@ -27,7 +27,7 @@ namespace dcmfs {
 // Carries the plan format version (recon/plan_serialize.cc): a cache made by
 // an older dcmfs holds plans DeserializePlan refuses; a new kind never
 // finds them (they age out of the LRU) and plans afresh.
-inline constexpr char kVolumePlanKind[] = "volume-plan-v2";
+inline constexpr char kVolumePlanKind[] = "volume-plan-v3";
 
 // The series' volume plan (produced once per generation, cached, persisted).
 // NotFound-like errors pass through; InvalidArgument when the series holds

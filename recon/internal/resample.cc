@@ -22,16 +22,6 @@ std::string Number(double v) {
   return buf;
 }
 
-// Angle (degrees) between the stack (first to last slice) and the slice
-// normal; 0 when they are parallel within dcm2niix's tolerance.
-double StackTiltDegrees(const Vec3& stack, const Vec3& n) {
-  const double len = Norm(stack);
-  if (len <= 0) return 0;
-  const double c = std::abs(Dot(stack, n)) / len;
-  if (c >= 1.0 - kParallel) return 0;
-  return std::acos(c) * 180.0 / M_PI;
-}
-
 bool TiltApplies(const VolumePlan& v) {
   return v.samples == 1 &&
          (v.voxel_type == SampleType::kInt16 || v.voxel_type == SampleType::kFloat32);
@@ -79,45 +69,97 @@ std::vector<Resampling::Step> EqualSteps(const std::vector<float>& mm, float* sp
 
 namespace {
 
-// The stack of slices as dcm2niix measures it: tilt (degrees, 0 unless
-// checked), distances from the first slice and whether gaps vary.
+// dcm2niix's float arithmetic, step for step (nii_dicom_batch.cpp:
+// computeGantryTiltPrecise, intersliceDistance, nii_saveNII3Dtilt): its tilt
+// and slice distances set every interpolation weight, and a weight that
+// differs in its last bit rounds some voxels the other way.
+using Vec3f = std::array<float, 3>;
+Vec3f ToFloat(const Vec3& v) {
+  return {static_cast<float>(v[0]), static_cast<float>(v[1]), static_cast<float>(v[2])};
+}
+Vec3f SubF(const Vec3f& a, const Vec3f& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
+float DotF(const Vec3f& a, const Vec3f& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+float LengthF(const Vec3f& v) { return std::sqrt(DotF(v, v)); }
+// The sign that makes the largest-magnitude component positive (dcm2niix's
+// makePositive: neither the slice order nor the cross product's sign counts).
+Vec3f MakePositive(Vec3f v) {
+  float m = v[0];
+  if (std::abs(v[1]) > std::abs(m)) m = v[1];
+  if (std::abs(v[2]) > std::abs(m)) m = v[2];
+  if (m < 0) v = {-v[0], -v[1], -v[2]};
+  return v;
+}
+
+// Angle (degrees, unsigned) between the stack (first to last slice) and the
+// slice normal; 0 when they are parallel within dcm2niix's tolerance.
+float StackTiltDegrees(const Vec3f& stack, const std::array<double, 6>& iop) {
+  const float len = LengthF(stack);
+  const Vec3f r = ToFloat({iop[0], iop[1], iop[2]}), c = ToFloat({iop[3], iop[4], iop[5]});
+  const Vec3f n = MakePositive({r[1] * c[2] - c[1] * r[2], c[0] * r[2] - r[0] * c[2],
+                                r[0] * c[1] - c[0] * r[1]});
+  const float len90 = LengthF(n);
+  if (len == 0 || len90 == 0) return 0;
+  const float cos_x = DotF(n, MakePositive(stack)) / (len * len90);
+  if (std::abs(cos_x - 1.0f) <= static_cast<float>(kParallel)) return 0;
+  return static_cast<float>(std::acos(cos_x) * (180.0 / M_PI));
+}
+
+// dcm2niix's intersliceDistance: Euclidean, times cos(tilt) for tilted CT.
+float SliceDistance(const Vec3f& a, const Vec3f& b, float tilt) {
+  const float cos_tilt = tilt != 0 ? static_cast<float>(std::cos(tilt * M_PI / 180)) : 1.0f;
+  return cos_tilt * LengthF(SubF(a, b));
+}
+
+// The stack of slices as dcm2niix measures it: tilt (degrees, unsigned; 0
+// unless checked), distances from the first slice and whether gaps vary.
 struct StackShape {
-  double tilt = 0;
+  float tilt = 0;
   std::vector<float> mm;
   bool uneven = false;
 };
 
 StackShape MeasureStack(const std::vector<Candidate>& cands, const std::vector<uint32_t>& order,
-                        const Vec3& normal, bool tilt_checked) {
+                        bool tilt_checked) {
   const size_t n = order.size();
-  const Vec3& p0 = cands[order[0]].position;
+  std::vector<Vec3f> p;
+  for (uint32_t i : order) p.push_back(ToFloat(cands[i].position));
   StackShape out;
-  out.tilt = tilt_checked ? StackTiltDegrees(Sub(cands[order[n - 1]].position, p0), normal) : 0.0;
-  // dcm2niix's intersliceDistance: Euclidean, times cos(tilt) for tilted CT.
-  const double cos_tilt = std::cos(out.tilt * M_PI / 180.0);
+  if (tilt_checked) out.tilt = StackTiltDegrees(SubF(p[n - 1], p[0]), cands[order[0]].orientation);
   out.mm.assign(n, 0.0f);
-  const double dx = Norm(Sub(cands[order[1]].position, p0)) * cos_tilt;
+  const float dx = SliceDistance(p[0], p[1], out.tilt);
   for (size_t k = 1; k < n; ++k) {
-    out.mm[k] = static_cast<float>(Norm(Sub(cands[order[k]].position, p0)) * cos_tilt);
-    const double gap = Norm(Sub(cands[order[k]].position, cands[order[k - 1]].position)) * cos_tilt;
-    out.uneven = out.uneven || std::abs(gap - dx) > kSliceTolerance;
+    out.mm[k] = SliceDistance(p[0], p[k], out.tilt);
+    out.uneven = out.uneven || std::abs(dx - SliceDistance(p[k - 1], p[k], out.tilt)) >
+                                   static_cast<float>(kSliceTolerance);
+  }
+  // Evenly spaced, dcm2niix places slice k at k times the first gap.
+  if (!out.uneven) {
+    for (size_t k = 1; k < n; ++k) out.mm[k] = static_cast<float>(k) * dx;
   }
   return out;
 }
 
-// Fills rs->row_shift: the in-plane offset (rows, along the DICOM column
-// direction) of each slice's corner from the first's, negated, stacks the
-// slices straight; shifts start at 0 (dcm2niix pads at the far end).
-// Returns how many rows the written origin moves back along j.
+// Fills rs->row_shift, each slice's shift (written rows, NIfTI order) that
+// stacks the slices straight, as dcm2niix's nii_saveNII3Dtilt computes it:
+// tan(tilt) / row spacing times the slice's distance, the shifts starting at
+// 0 (the far end is padded). Which end shifts most comes from the slices'
+// positions: the last slice's corner lies up or down the column direction
+// from the first's. Returns the first slice's shift: the written origin
+// moves back by that many rows along j. (dcm2niix moves it by the ceiling
+// of it, along the transposed row of its sform: srow_y, not column j; see
+// resample.h.)
 double PlanRowShifts(const std::vector<Candidate>& cands, const std::vector<uint32_t>& order,
-                     Resampling* rs) {
+                     const StackShape& stack, Resampling* rs) {
   const Candidate& c0 = cands[order[0]];
+  const float px = static_cast<float>(
+      std::tan(stack.tilt / (180 / M_PI)) / static_cast<float>(c0.row_spacing));
   const Vec3 col{c0.orientation[3], c0.orientation[4], c0.orientation[5]};
-  std::vector<double> along;
-  for (uint32_t i : order) along.push_back(Dot(Sub(cands[i].position, c0.position), col) / c0.row_spacing);
-  const double origin_rows = std::max(0.0, *std::max_element(along.begin(), along.end()));
-  for (double a : along) rs->row_shift.push_back(origin_rows - a);
-  return origin_rows;
+  // NIfTI rows run against DICOM rows: a last slice further down the
+  // column direction needs its rows moved up, the first slice most.
+  const bool first_most = Dot(Sub(cands[order.back()].position, c0.position), col) > 0;
+  const float last = stack.mm.back();
+  for (float mm : stack.mm) rs->row_shift.push_back(first_most ? px * (last - mm) : px * mm);
+  return rs->row_shift.front();
 }
 
 }  // namespace
@@ -134,7 +176,7 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
   const Vec3 col{c0.orientation[3], c0.orientation[4], c0.orientation[5]};
   const Vec3 normal = Normalized(Cross(r, col));
   const StackShape stack =
-      MeasureStack(cands, order, normal, in.modality == "CT" || in.tag_tilt.value_or(0) > 0);
+      MeasureStack(cands, order, in.modality == "CT" || in.tag_tilt.value_or(0) > 0);
   const bool do_tilt = stack.tilt != 0 && TiltApplies(acquired);
   const bool do_eq = stack.uneven && EqApplies(acquired);
   if (!do_tilt && !do_eq) return std::nullopt;
@@ -146,8 +188,9 @@ std::optional<VolumePlan> PlanResampled(const VolumePlan& acquired,
   rs.padding = in.padding;
   double origin_rows = 0;
   if (do_tilt) {
-    origin_rows = PlanRowShifts(cands, order, &rs);
-    const double most = *std::max_element(rs.row_shift.begin(), rs.row_shift.end());
+    origin_rows = PlanRowShifts(cands, order, stack, &rs);
+    // dcm2niix: ceil(|tan(tilt) / row spacing * last distance|) rows more.
+    const float most = *std::max_element(rs.row_shift.begin(), rs.row_shift.end());
     v.ny = acquired.ny + static_cast<uint32_t>(std::ceil(most));
     notes->push_back("resampled as dcm2niix's _Tilt: rows of each slice shifted to undo a gantry tilt of " +
                      Number(stack.tilt) + " degrees (" + std::to_string(v.ny - acquired.ny) +

@@ -15,11 +15,23 @@
 // Every written slice comes from at most two source slices, so a reader
 // streams it with two source slices in memory.
 //
-// Known differences from dcm2niix: our affine is the true geometry (its
-// sform shears the slice axis for these volumes and, for a negative tilt,
-// moves the origin by a whole number of rows; its qform is the geometry we
-// write); "RESAMPLED" in DerivationDescription (0008,2111), which stops its
-// _Eq, is not read.
+// The shifts and slice distances are computed in dcm2niix's float arithmetic
+// (computeGantryTiltPrecise, intersliceDistance), so voxels are identical to
+// its own; slices are taken in order along the normal, whatever their
+// InstanceNumbers (tests/integration/nifti_tilt_test.cc).
+//
+// Known differences from dcm2niix, where its geometry is not the DICOM's:
+// our affine is the true geometry; sform and qform agree with dcm2niix's
+// for a positive tilt with slices numbered along their positions. For a
+// negative tilt the first slice shifts most, and dcm2niix moves its origin
+// by ceil(that shift) rows along srow_y (a row of its sform, where column j
+// was meant; its issue 259), so its voxels sit millimetres off their slices;
+// we move it by the shift itself along j. Numbered against their positions,
+// dcm2niix reverses the slices but steps its origin along the slice normal,
+// not the sheared stack (and, unevenly spaced, pairs the reversed slices
+// with distances in instance order). Its _Eq sform scales a row of srow (a
+// "to do" in its source); its qform is the geometry. "RESAMPLED" in
+// DerivationDescription (0008,2111), which stops its _Eq, is not read.
 #pragma once
 
 #include <cstdint>
