@@ -110,8 +110,20 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   EXPECT_NE(stats.find("\"new_instances\": " + std::to_string(files.size())), std::string::npos)
       << stats;
   EXPECT_NE(stats.find("\"associations_accepted\": 5"), std::string::npos) << stats;
-  // So does `dcmfs status`, from another process, while the SCP runs...
-  CommandResult live = Dcmfs("status " + Q(Archive()));
+  // So does `dcmfs status`, from another process, while the SCP runs. It
+  // reads the figures file the SCP rewrites once a second (scp_stats_file.cc):
+  // polled, since on a loaded machine that thread may run late; 10 s still
+  // fails figures that never reach the file.
+  CommandResult live;
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(10);;) {
+    live = Dcmfs("status " + Q(Archive()));
+    if (CountOf(live.output, "new_instances:") == std::to_string(files.size()) &&
+        CountOf(live.output, "associations_accepted:") == "5") {
+      break;
+    }
+    if (Clock::now() > until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   EXPECT_NE(live.output.find("scp:       running"), std::string::npos) << live.output;
   EXPECT_EQ(CountOf(live.output, "new_instances:"), std::to_string(files.size())) << live.output;
   EXPECT_EQ(CountOf(live.output, "associations_accepted:"), "5") << live.output;
