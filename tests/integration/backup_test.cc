@@ -76,11 +76,18 @@ TEST(BackupTest, WhileReceivingHoldsEveryAcknowledgedInstanceAndRestoresTheSameT
   }
   cmd += "wait";
   std::thread senders([&] { Shell("bash -c " + Q(cmd)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // The backup starts once stores are being acknowledged. A fixed 700 ms
+  // wait was too short for storescu's start on a loaded CI machine (nothing
+  // acknowledged yet); polling starts as early as possible either way, and
+  // 60 s still fails an SCP that acknowledges nothing.
   std::set<std::string> acked;
-  for (int i = 0; i < 4; ++i) {
-    for (const std::string& f : AcknowledgedFiles(ReadFileOrEmpty(dir.Sub("s" + std::to_string(i) + ".log")))) {
-      acked.insert(f);
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       acked.empty() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 4; ++i) {
+      for (const std::string& f : AcknowledgedFiles(ReadFileOrEmpty(dir.Sub("s" + std::to_string(i) + ".log")))) {
+        acked.insert(f);
+      }
     }
   }
   CommandResult backup = Dcmfs("backup " + Q(archive) + " " + Q(dir.Sub("backup1")));
