@@ -179,10 +179,13 @@ TEST_F(ScpTest, SenderKilledMidTransferLeavesNothingPartial) {
           "--aet", "DCMFS", static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 100 && Echo("PROBE").exit_code != 0; ++i) {
+  // Until it listens: usually well under a second; 30 s on a loaded CI machine
+  // still fails an SCP that never comes up.
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && Echo("PROBE").exit_code != 0;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(Echo("PROBE").exit_code, 0);
+  ASSERT_EQ(Echo("PROBE").exit_code, 0) << ReadFileOrEmpty(dir_.Sub("scp.log"));
 
   const std::string relay_port = std::to_string(FreePort());
   const std::string marker = dir_.Sub("relay.held");
@@ -191,6 +194,7 @@ import socket, sys, threading, os
 lport, dport, limit, marker = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', lport)); srv.listen(1)
+open(marker + '.listening', 'w').close()
 c, _ = srv.accept(); s = socket.create_connection(('127.0.0.1', dport))
 def back():
     try:
@@ -216,7 +220,13 @@ s.close()
           port_.c_str(), "200000", marker.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // storescu connects once the relay listens (a fixed 300 ms was not always
+  // enough for python's start on a loaded CI machine: connection refused).
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && !std::filesystem::exists(marker + ".listening");) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::filesystem::exists(marker + ".listening")) << "the relay never listened";
   const std::string cfg = WriteStorescuConfig(dir_.path());
   pid_t sender = fork();
   if (sender == 0) {
@@ -227,7 +237,8 @@ s.close()
            "DCMFS", "127.0.0.1", relay_port.c_str(), big.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 200 && !std::filesystem::exists(marker); ++i) {
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && !std::filesystem::exists(marker);) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   ASSERT_TRUE(std::filesystem::exists(marker)) << "the relay never forwarded 200 kB";
