@@ -118,10 +118,11 @@ TEST_F(ArchiveMaintenanceTest, IngestWhileMountedAppearsWithinTwoSeconds) {
   ASSERT_LE(r.exit_code, 2) << r.output;
   // Every new set of bytes must be visible within about 2 s (semantics.md: a
   // catch-up every second, then the 1 s folder timeouts): count .dcm files.
-  // 3 s allows a loaded CI machine one late catch-up; a mount that stopped
+  // Seen here at load 7: at once (caught up during the ingest) up to 1.5 s.
+  // 4 s is the promise on a machine twice as slow; a mount that stopped
   // following the writer, or polls several times slower than promised, still
-  // fails. A pass that starts before the deadline counts.
-  const auto limit = std::chrono::milliseconds(3000);
+  // fails. A pass (a `find` through the mount) that starts before it counts.
+  const auto limit = std::chrono::milliseconds(4000);
   size_t seen = 0;
   std::chrono::steady_clock::duration took{};
   for (;;) {
