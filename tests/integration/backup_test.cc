@@ -66,6 +66,7 @@ TEST(BackupTest, WhileReceivingHoldsEveryAcknowledgedInstanceAndRestoresTheSameT
   const std::string port = std::to_string(FreePort());
   MountedArchive mount(archive, dir.Sub("mnt"), {"--scp-port", port, "--aet", "DCMFS"});
   ASSERT_TRUE(mount.ok()) << mount.log();
+  ASSERT_TRUE(WaitForScpEcho(port, "S0")) << mount.log();  // its SCP listens
 
   // Up to four senders stream `late` while the backup runs.
   std::string cmd;
