@@ -113,7 +113,16 @@ TEST(PixelDecodeErrors, ClearStatusNeverACrash) {
 
 // Throughput of the native path on a 512x512 int16 slice, printed for the
 // record; the bound only catches a path that went badly wrong (the goal is
-// well under a millisecond).
+// well under a millisecond). CI also runs this test in a Debug build under
+// ASan+UBSan (scripts/test.sh), unoptimised and instrumented, on a machine
+// about 2x slower than ours and with another test running beside it: there
+// the bound is 10x wider (50 ms for 512 kB), which a copy gone quadratic or
+// a hang still exceeds.
+#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__)
+constexpr double kNativeSliceBoundUs = 50000.0;
+#else
+constexpr double kNativeSliceBoundUs = 5000.0;
+#endif
 TEST(PixelDecodeSpeed, NativeSliceWellUnderAMillisecond) {
   Image im = Mono(16, 16, true, 1);
   im.rows = im.columns = 512;
@@ -134,7 +143,7 @@ TEST(PixelDecodeSpeed, NativeSliceWellUnderAMillisecond) {
   const double median = us[us.size() / 2];
   std::printf("native 512x512 int16: median %.1f us per frame (%.0f MB/s)\n", median,
               512.0 * 512 * 2 / median);
-  EXPECT_LT(median, 5000.0);
+  EXPECT_LT(median, kNativeSliceBoundUs);
 }
 
 // Per-codec decode time of a 512x512 12-bit CT-like slice (smooth anatomy

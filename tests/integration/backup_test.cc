@@ -66,6 +66,7 @@ TEST(BackupTest, WhileReceivingHoldsEveryAcknowledgedInstanceAndRestoresTheSameT
   const std::string port = std::to_string(FreePort());
   MountedArchive mount(archive, dir.Sub("mnt"), {"--scp-port", port, "--aet", "DCMFS"});
   ASSERT_TRUE(mount.ok()) << mount.log();
+  ASSERT_TRUE(WaitForScpEcho(port, "S0")) << mount.log();  // its SCP listens
 
   // Up to four senders stream `late` while the backup runs.
   std::string cmd;
@@ -76,11 +77,18 @@ TEST(BackupTest, WhileReceivingHoldsEveryAcknowledgedInstanceAndRestoresTheSameT
   }
   cmd += "wait";
   std::thread senders([&] { Shell("bash -c " + Q(cmd)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // The backup starts once stores are being acknowledged. A fixed 700 ms
+  // wait was too short for storescu's start on a loaded CI machine (nothing
+  // acknowledged yet); polling starts as early as possible either way, and
+  // 60 s still fails an SCP that acknowledges nothing.
   std::set<std::string> acked;
-  for (int i = 0; i < 4; ++i) {
-    for (const std::string& f : AcknowledgedFiles(ReadFileOrEmpty(dir.Sub("s" + std::to_string(i) + ".log")))) {
-      acked.insert(f);
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       acked.empty() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 4; ++i) {
+      for (const std::string& f : AcknowledgedFiles(ReadFileOrEmpty(dir.Sub("s" + std::to_string(i) + ".log")))) {
+        acked.insert(f);
+      }
     }
   }
   CommandResult backup = Dcmfs("backup " + Q(archive) + " " + Q(dir.Sub("backup1")));

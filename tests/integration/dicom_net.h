@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/fixture.h"
@@ -23,6 +25,20 @@ inline int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// Waits until the SCP on `port` (called DCMFS) answers a C-ECHO from
+// `calling`, and returns whether it did: one accepted association. A mount's
+// SCP starts just after the mount point appears (fs/fuse_main.cc starts the
+// services once mounted), so a sender started at once can meet a refused
+// connection; usually it answers at once, 30 s allows a loaded CI machine.
+inline bool WaitForScpEcho(const std::string& port, const std::string& calling) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Shell("echoscu -aet " + calling + " -aec DCMFS 127.0.0.1 " + port).exit_code != 0) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 // storescu proposes only uncompressed syntaxes unless told; this profile

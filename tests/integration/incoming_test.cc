@@ -186,6 +186,7 @@ TEST_F(IncomingTest, ScpAndIncomingShareTheWriter) {
   MountedArchive mount(Archive(), dir_.Sub("mnt"),
                        std::vector<std::string>{"--scp-port", port, "--aet", "DCMFS"});
   ASSERT_TRUE(mount.ok()) << mount.log();
+  ASSERT_TRUE(WaitForScpEcho(port, "MODALITY")) << mount.log();  // its SCP listens
   std::vector<std::string> patients;
   for (const auto& e : std::filesystem::directory_iterator(dir_.Sub("dicom"))) {
     patients.push_back(e.path().string());

@@ -69,8 +69,9 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   MountedArchive mount(Archive(), dir_.Sub("mnt"), ScpArgs());
   ASSERT_TRUE(mount.ok()) << mount.log();
 
-  CommandResult echo = Echo("MODALITY");
-  ASSERT_EQ(echo.exit_code, 0) << echo.output << mount.log();
+  // The echo, repeated until the SCP listens (it starts just after the mount
+  // point appears): one accepted association.
+  ASSERT_TRUE(WaitForScpEcho(port_, "MODALITY")) << Echo("MODALITY").output << mount.log();
 
   // Four senders at once, one association each, over the patient folders.
   std::vector<std::string> patients;
@@ -89,18 +90,24 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   const Clock::time_point acknowledged = Clock::now();
   ASSERT_EQ(sent.exit_code, 0) << ReadFileOrEmpty(dir_.Sub("storescu0.log")) << mount.log();
 
-  // Every instance is in the mount, bit for bit, within 2 s of the last acknowledgement.
+  // Every instance is in the mount, bit for bit, within 2 s of the last
+  // acknowledgement (the promise is about a second; the clock starts after
+  // storescu exited, and a pass that starts before the deadline counts).
   size_t visible = 0;
+  double took = 0;
   while (true) {
+    const Clock::time_point pass = Clock::now();
+    took = std::chrono::duration<double>(pass - acknowledged).count();
     visible = 0;
     for (const SyntheticFile& f : files) {
       struct stat st;
       if (stat(StudiesPath(mount.path(), f).c_str(), &st) == 0) ++visible;
     }
-    if (visible == files.size() || Clock::now() - acknowledged > std::chrono::seconds(2)) break;
+    if (visible == files.size() || took > 2.0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(visible, files.size()) << "after 2 s";
+  EXPECT_EQ(visible, files.size()) << "after " << took << " s";
+  std::printf("all %zu instances visible %.2f s after the senders exited\n", visible, took);
   // Every dataset exactly as sent (storescu re-encodes what it reads, so
   // this is also a check of it against the originals).
   EXPECT_EQ(DatasetDifferences(files, mount.path()), "");
@@ -110,8 +117,20 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
   EXPECT_NE(stats.find("\"new_instances\": " + std::to_string(files.size())), std::string::npos)
       << stats;
   EXPECT_NE(stats.find("\"associations_accepted\": 5"), std::string::npos) << stats;
-  // So does `dcmfs status`, from another process, while the SCP runs...
-  CommandResult live = Dcmfs("status " + Q(Archive()));
+  // So does `dcmfs status`, from another process, while the SCP runs. It
+  // reads the figures file the SCP rewrites once a second (scp_stats_file.cc):
+  // polled, since on a loaded machine that thread may run late; 10 s still
+  // fails figures that never reach the file.
+  CommandResult live;
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(10);;) {
+    live = Dcmfs("status " + Q(Archive()));
+    if (CountOf(live.output, "new_instances:") == std::to_string(files.size()) &&
+        CountOf(live.output, "associations_accepted:") == "5") {
+      break;
+    }
+    if (Clock::now() > until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   EXPECT_NE(live.output.find("scp:       running"), std::string::npos) << live.output;
   EXPECT_EQ(CountOf(live.output, "new_instances:"), std::to_string(files.size())) << live.output;
   EXPECT_EQ(CountOf(live.output, "associations_accepted:"), "5") << live.output;
@@ -133,6 +152,7 @@ TEST_F(ScpTest, EchoAndFourParallelAssociationsOfSeveralHundredInstances) {
 TEST_F(ScpTest, CallingAeTitleOutsideTheAllowedListIsRejectedAtAssociation) {
   MountedArchive mount(Archive(), dir_.Sub("mnt"), ScpArgs({"--allow-aet", "GOODMOD,OTHER"}));
   ASSERT_TRUE(mount.ok()) << mount.log();
+  ASSERT_TRUE(WaitForScpEcho(port_, "GOODMOD")) << mount.log();  // listening
   CommandResult bad = Echo("BADMOD");
   EXPECT_NE(bad.exit_code, 0) << bad.output;
   EXPECT_NE(bad.output.find("Calling AE Title Not Recognized"), std::string::npos) << bad.output;
@@ -167,10 +187,13 @@ TEST_F(ScpTest, SenderKilledMidTransferLeavesNothingPartial) {
           "--aet", "DCMFS", static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 100 && Echo("PROBE").exit_code != 0; ++i) {
+  // Until it listens: usually well under a second; 30 s on a loaded CI machine
+  // still fails an SCP that never comes up.
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && Echo("PROBE").exit_code != 0;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(Echo("PROBE").exit_code, 0);
+  ASSERT_EQ(Echo("PROBE").exit_code, 0) << ReadFileOrEmpty(dir_.Sub("scp.log"));
 
   const std::string relay_port = std::to_string(FreePort());
   const std::string marker = dir_.Sub("relay.held");
@@ -179,6 +202,7 @@ import socket, sys, threading, os
 lport, dport, limit, marker = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', lport)); srv.listen(1)
+open(marker + '.listening', 'w').close()
 c, _ = srv.accept(); s = socket.create_connection(('127.0.0.1', dport))
 def back():
     try:
@@ -204,7 +228,13 @@ s.close()
           port_.c_str(), "200000", marker.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // storescu connects once the relay listens (a fixed 300 ms was not always
+  // enough for python's start on a loaded CI machine: connection refused).
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && !std::filesystem::exists(marker + ".listening");) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::filesystem::exists(marker + ".listening")) << "the relay never listened";
   const std::string cfg = WriteStorescuConfig(dir_.path());
   pid_t sender = fork();
   if (sender == 0) {
@@ -215,7 +245,8 @@ s.close()
            "DCMFS", "127.0.0.1", relay_port.c_str(), big.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 200 && !std::filesystem::exists(marker); ++i) {
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(30);
+       Clock::now() < until && !std::filesystem::exists(marker);) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   ASSERT_TRUE(std::filesystem::exists(marker)) << "the relay never forwarded 200 kB";

@@ -66,7 +66,10 @@ void MountedArchive::Start(const std::vector<std::string>& extra_args) {
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  // Generous: a Debug ASan dcmfs on a loaded CI machine opens RocksDB and
+  // recovers /incoming slowly; a mount that never comes up still fails (the
+  // usual start is well under a second, and we return as soon as it is up).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     if (IsMountPoint(mountpoint_)) {
       mounted_ = true;
@@ -90,7 +93,9 @@ bool MountedArchive::Unmount() {
   if (pid_ <= 0) return false;
   if (mounted_) Shell("fusermount3 -u " + ShellQuote(mountpoint_));
   int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // After fusermount the daemon closes RocksDB and, under ASan, runs its leak
+  // check: seconds on a loaded machine. Past 60 s it is hung (killed, false).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (waitpid(pid_, &status, WNOHANG) != pid_) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid_, SIGKILL);
