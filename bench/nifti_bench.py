@@ -8,7 +8,9 @@ converts the same J2K files), and the corpus' largest series (dcm_qa_deident,
 196 x 256x256) when present.
 Medians of N repeats, the ratio dcmfs/dcm2niix (< 1.0: dcmfs faster), and
 the daemon's peak RSS (VmHWM). Then random 1 MiB reads at random offsets of
-series.nii from a fresh mount vs the same reads of dcm2niix's file on disk.
+series.nii from a fresh mount vs the same reads of dcm2niix's file on disk:
+reads/s side by side, the ratio dcmfs/plain, medians of N runs (with
+--baseline, another dcmfs build measured in the same runs).
 With --big-slices N (N >= 8200 makes a 512x512 int16 volume over 4 GiB): the
 daemon's peak RSS while `cat` reads that volume from a fresh mount.
 """
@@ -59,22 +61,42 @@ def random_reads(path, count=200, size=1 << 20, seed=7):
     finally:
         os.close(fd)
 
-def bench_random_reads(name, dcmfs, archive, mnt, study, series, out):
-    """Random 1 MiB reads of series.nii from a fresh mount (cold derived
-    cache, page cache dropped) vs the same reads of dcm2niix's .nii on disk
-    (page cache dropped)."""
+def random_reads_mounted(dcmfs, archive, mnt, study, series, seed):
+    """Reads/s of random_reads() on series.nii from a fresh mount (cold
+    derived cache, page cache dropped) and the daemon's peak RSS."""
     shutil.rmtree(os.path.join(archive, "cache"), ignore_errors=True)
     drop_caches()
     m = Mount(dcmfs, archive, mnt)
     try:
-        ours = random_reads(os.path.join(mnt, "studies", study, series, "series.nii"))
-        rss = m.peak_rss_mib()
+        rate = random_reads(os.path.join(mnt, "studies", study, series, "series.nii"), seed=seed)
+        return rate, m.peak_rss_mib()
     finally:
         m.close()
-    drop_caches()
-    theirs = random_reads(glob.glob(os.path.join(out, "*.nii"))[0])
-    print("%-28s random 1 MiB reads: dcmfs %.0f/s cold  file written by dcm2niix %.0f/s  "
-          "ratio %.2f  daemon peak RSS %.0f MiB" % (name, ours, theirs, theirs / ours, rss))
+
+def bench_random_reads(name, dcmfs, archive, mnt, study, series, out, repeats, baseline=None):
+    """Random 1 MiB reads of series.nii from a fresh mount vs the same reads
+    of dcm2niix's .nii on disk (page cache dropped); medians of `repeats`
+    runs, each with its own seed (the same offsets for every reader). With
+    `baseline` (another dcmfs binary) its mount is measured in the same runs."""
+    ours, theirs, before, rss = [], [], [], 0.0
+    plain = glob.glob(os.path.join(out, "*.nii"))[0]
+    for r in range(repeats):
+        if baseline:
+            before.append(random_reads_mounted(baseline, archive, mnt, study, series, 7 + r)[0])
+        rate, peak = random_reads_mounted(dcmfs, archive, mnt, study, series, 7 + r)
+        ours.append(rate)
+        rss = max(rss, peak)
+        drop_caches()
+        theirs.append(random_reads(plain, seed=7 + r))
+    print("%-28s random 1 MiB reads: dcmfs %.1f/s (%.1f ms/read)  plain .nii by dcm2niix %.0f/s  "
+          "ratio dcmfs/plain %.3f  (median of %d; dcmfs runs %s)  daemon peak RSS %.0f MiB"
+          % (name, med(ours), 1000 / med(ours), med(theirs), med(ours) / med(theirs), repeats,
+             " ".join("%.1f" % x for x in ours), rss))
+    if baseline:
+        print("%-28s   baseline %s: %.1f/s (%.1f ms/read)  ratio baseline/plain %.3f  "
+              "speed-up %.2fx  (runs %s)"
+              % ("", baseline, med(before), 1000 / med(before), med(before) / med(theirs),
+                 med(ours) / med(before), " ".join("%.1f" % x for x in before)))
 
 def j2k_copy(series_dir, dst):
     """The series' files re-encoded as JPEG 2000 lossless by gdcmconv (GDCM
@@ -90,12 +112,18 @@ def j2k_copy(series_dir, dst):
         raise SystemExit("gdcmconv --j2k wrote %s, not J2K lossless" % ds.file_meta.TransferSyntaxUID)
     return dst
 
-def bench_series(name, dcmfs, src, repeats, work, syntax=EXPLICIT_LE):
+def bench_series(name, dcmfs, src, repeats, work, syntax=EXPLICIT_LE, random_only=False,
+                 baseline=None):
     series_dir, nfiles, study, series = largest_series(src, syntax)
     archive, mnt = os.path.join(work, name + "-archive"), os.path.join(work, name + "-mnt")
     run([dcmfs, "ingest", archive, series_dir])
     ours, theirs, rss, size = [], [], 0.0, 0
-    for _ in range(repeats):
+    out = os.path.join(work, name + "-dcm2niix")
+    if random_only:  # dcm2niix's file only, for the random reads
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        run(["dcm2niix", "-z", "n", "-b", "n", "-f", "out", "-o", out, series_dir])
+    for _ in range(0 if random_only else repeats):
         shutil.rmtree(os.path.join(archive, "cache"), ignore_errors=True)
         drop_caches()
         m = Mount(dcmfs, archive, mnt)
@@ -107,16 +135,16 @@ def bench_series(name, dcmfs, src, repeats, work, syntax=EXPLICIT_LE):
             rss = max(rss, m.peak_rss_mib())
         finally:
             m.close()
-        out = os.path.join(work, name + "-dcm2niix")
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
         drop_caches()
         theirs.append(timed(lambda: run(["dcm2niix", "-z", "n", "-b", "n", "-f", "out", "-o", out,
                                          series_dir])))
-    print("%-28s %5d files %8.1f MiB  dcmfs cat %6.3f s  dcm2niix %6.3f s  ratio %.2f  "
-          "daemon peak RSS %.0f MiB" % (name, nfiles, size / 2**20, med(ours), med(theirs),
-                                        med(ours) / med(theirs), rss))
-    bench_random_reads(name, dcmfs, archive, mnt, study, series, out)
+    if not random_only:
+        print("%-28s %5d files %8.1f MiB  dcmfs cat %6.3f s  dcm2niix %6.3f s  ratio %.2f  "
+              "daemon peak RSS %.0f MiB" % (name, nfiles, size / 2**20, med(ours), med(theirs),
+                                            med(ours) / med(theirs), rss))
+    bench_random_reads(name, dcmfs, archive, mnt, study, series, out, repeats, baseline)
 
 def bench_big_volume(dcmfs, slices, work):
     """Peak RSS of the daemon while `cat` reads a 512x512x`slices` int16
@@ -149,6 +177,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slices", type=int, default=1000)
     ap.add_argument("--no-j2k", action="store_true", help="skip the JPEG 2000 lossless series")
+    ap.add_argument("--random-only", action="store_true",
+                    help="only the random 1 MiB reads (no cold cat vs dcm2niix timing)")
+    ap.add_argument("--baseline", help="another dcmfs binary whose random reads are measured "
+                                       "in the same runs (before/after)")
+    ap.add_argument("--no-corpus", action="store_true", help="skip the corpus series")
     ap.add_argument("--big-slices", type=int, default=0,
                     help="also read a 512x512xN volume (N >= 8200: over 4 GiB) for peak RSS")
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "..",
@@ -161,15 +194,18 @@ def main():
         synth = os.path.join(work, "synth")
         run([a.dcmfs, "synth", "--rows", "512", "--columns", "512", "--ct-slices", str(a.slices),
              "--mr-slices", "2", synth])
-        bench_series("synthetic CT 512x512x%d" % a.slices, a.dcmfs, synth, a.repeats, work)
+        bench_series("synthetic CT 512x512x%d" % a.slices, a.dcmfs, synth, a.repeats, work,
+                     random_only=a.random_only, baseline=a.baseline)
         if not a.no_j2k:
             series_dir = largest_series(synth)[0]
             j2k = j2k_copy(series_dir, os.path.join(work, "synth-j2k"))
             shutil.rmtree(synth)  # disk: the big-volume part below writes GiBs
-            bench_series("synthetic CT J2K lossless", a.dcmfs, j2k, a.repeats, work, J2K_LOSSLESS)
+            bench_series("synthetic CT J2K lossless", a.dcmfs, j2k, a.repeats, work, J2K_LOSSLESS,
+                         random_only=a.random_only, baseline=a.baseline)
         deident = os.path.join(a.corpus, "dcm_qa", "dcm_qa_deident", "In")
-        if os.path.isdir(deident):
-            bench_series("corpus dcm_qa_deident", a.dcmfs, deident, a.repeats, work)
+        if os.path.isdir(deident) and not a.no_corpus:
+            bench_series("corpus dcm_qa_deident", a.dcmfs, deident, a.repeats, work,
+                         random_only=a.random_only, baseline=a.baseline)
         if a.big_slices:
             bench_big_volume(a.dcmfs, a.big_slices, work)
     finally:

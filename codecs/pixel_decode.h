@@ -70,6 +70,17 @@ class PixelDecoder {
   // Decodes frame `index` (0-based). InvalidArgument past the last frame.
   virtual Result<DecodedFrame> Decode(uint32_t index) const = 0;
 
+  // Rows [first_row, first_row + rows) of frame `index`: a DecodedFrame of
+  // `rows` rows holding exactly those rows of Decode(index). JPEG 2000 and
+  // HTJ2K decode only the code blocks the rows need (OpenJPEG's decode
+  // area); other transfer syntaxes decode the frame and keep the rows.
+  // InvalidArgument past the last frame or for rows outside the frame (or
+  // none); the errors of Decode otherwise.
+  virtual Result<DecodedFrame> DecodeRows(uint32_t index, uint32_t first_row,
+                                          uint32_t rows) const = 0;
+  // Whether DecodeRows costs less than Decode for this transfer syntax.
+  virtual bool DecodesPartialRows() const = 0;
+
   // Encapsulated transfer syntaxes only: the compressed bitstream of frame
   // `index` exactly as stored (fragments joined, trailing pad removed), for
   // pass-through (e.g. a stored JPEG tile served as a IIIF tile).

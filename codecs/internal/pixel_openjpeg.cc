@@ -125,7 +125,11 @@ bool IsOpenJpegSyntax(const std::string& ts) {
 }
 
 Result<RawFrame> DecodeWithOpenJpeg(const PixelAttributes& a, std::span<const uint8_t> frame,
-                                    int threads) {
+                                    int threads, OpenJpegArea area) {
+  if (area.rows == 0 || area.first_row >= a.rows || area.rows > a.rows - area.first_row) {
+    return Status::InvalidArgument("JPEG 2000 rows " + std::to_string(area.first_row) + "+" +
+                                   std::to_string(area.rows) + " of " + std::to_string(a.rows));
+  }
   if (!StartsCodestream(frame.first(std::min<size_t>(frame.size(), 12)))) {
     return Status::DataLoss("JPEG 2000 frame does not start with a codestream or JP2 header");
   }
@@ -156,11 +160,22 @@ Result<RawFrame> DecodeWithOpenJpeg(const PixelAttributes& a, std::span<const ui
   }
   std::unique_ptr<opj_image_t, ImageDeleter> image(image_ptr);
   RETURN_IF_ERROR(CheckGeometry(a, *image));
+  PixelAttributes out = a;
+  if (area.rows < a.rows) {
+    // The area is on the reference grid, which starts at the image offset.
+    out.rows = area.rows;
+    const OPJ_INT32 y0 = static_cast<OPJ_INT32>(image->y0 + area.first_row);
+    if (!opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(image->x0), y0,
+                             static_cast<OPJ_INT32>(image->x1),
+                             y0 + static_cast<OPJ_INT32>(area.rows))) {
+      return Status::DataLoss("JPEG 2000 decode area: " + error);
+    }
+  }
   if (!opj_decode(codec.get(), stream.get(), image.get()) ||
       !opj_end_decompress(codec.get(), stream.get())) {
     return Status::DataLoss("JPEG 2000 decode: " + error);
   }
-  return Interleave(a, *image);
+  return Interleave(out, *image);
 }
 
 }  // namespace dcmfs::codecs_internal

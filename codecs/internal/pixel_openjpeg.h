@@ -14,12 +14,22 @@ namespace dcmfs::codecs_internal {
 
 bool IsOpenJpegSyntax(const std::string& ts_uid);
 
-// Decodes one frame (a J2K codestream or a JP2 file, fragments joined) into
-// samples interleaved by pixel, host order, in containers of the size
-// BitsAllocated calls for. OpenJPEG undoes the multi-component transform
-// itself, so YBR_ICT/YBR_RCT come out as RGB (PS3.5 8.2.4). `threads` > 1
-// lets OpenJPEG decode code blocks in parallel.
+// The rows of a frame to decode: [first_row, first_row + rows).
+struct OpenJpegArea {
+  uint32_t first_row = 0;
+  uint32_t rows = 0;
+};
+
+// Decodes rows `area` of one frame of `a` (a J2K codestream or a JP2 file,
+// fragments joined) into samples interleaved by pixel, host order, in
+// containers of the size BitsAllocated calls for: area.rows x a.columns
+// pixels. OpenJPEG undoes the multi-component transform itself, so
+// YBR_ICT/YBR_RCT come out as RGB (PS3.5 8.2.4). Fewer rows than the frame
+// decode only the code blocks (and wavelet rows) those rows depend on.
+// `threads` > 1 lets OpenJPEG decode code blocks in parallel.
+// InvalidArgument for an area outside the frame; DataLoss for a codestream
+// that does not decode or does not match `a`.
 Result<RawFrame> DecodeWithOpenJpeg(const PixelAttributes& a, std::span<const uint8_t> frame,
-                                    int threads);
+                                    int threads, OpenJpegArea area);
 
 }  // namespace dcmfs::codecs_internal

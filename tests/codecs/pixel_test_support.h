@@ -284,9 +284,29 @@ inline OPJ_BOOL SeekGrow(OPJ_OFF_T n, void* user) {
   return OPJ_TRUE;
 }
 
+// How EncodeJ2kWith encodes: OpenJPEG's encoder parameters that change
+// the codestream's structure (and so what a partial decode must get right).
+struct J2kEncoding {
+  bool mct = false;           // reversible/irreversible colour transform
+  int resolutions = 3;        // the default 6 needs images of at least 32x32
+  bool irreversible = false;  // 9/7 wavelet (lossy) instead of 5/3 (lossless)
+  float rate = 0;             // compression ratio of the one layer; 0: lossless
+  uint32_t tile = 0;          // square tiles of this size; 0: one tile
+  int code_block = 64;        // code-block width and height
+  uint32_t offset = 0;        // image origin on the reference grid (XOsiz/YOsiz)
+};
+
+inline std::vector<uint8_t> EncodeJ2kWith(const Image& im, uint32_t f, const J2kEncoding& e);
+
 // A lossless (5/3, one layer) J2K codestream of frame `f` of `im`; colour
 // with the reversible colour transform when `mct`.
 inline std::vector<uint8_t> EncodeJ2k(const Image& im, uint32_t f, bool mct) {
+  J2kEncoding e;
+  e.mct = mct;
+  return EncodeJ2kWith(im, f, e);
+}
+
+inline std::vector<uint8_t> EncodeJ2kWith(const Image& im, uint32_t f, const J2kEncoding& e) {
   const unsigned bytes = im.bits_allocated / 8;
   const size_t n = size_t{im.rows} * im.columns;
   std::vector<opj_image_cmptparm_t> parms(im.samples);
@@ -295,13 +315,15 @@ inline std::vector<uint8_t> EncodeJ2k(const Image& im, uint32_t f, bool mct) {
     p.dx = p.dy = 1;
     p.w = im.columns;
     p.h = im.rows;
+    p.x0 = p.y0 = e.offset;
     p.prec = im.bits_stored;
     p.sgnd = im.pixel_rep;
   }
   opj_image_t* image = opj_image_create(im.samples, parms.data(),
                                         im.samples == 3 ? OPJ_CLRSPC_SRGB : OPJ_CLRSPC_GRAY);
-  image->x1 = im.columns;
-  image->y1 = im.rows;
+  image->x0 = image->y0 = e.offset;
+  image->x1 = e.offset + im.columns;
+  image->y1 = e.offset + im.rows;
   for (unsigned c = 0; c < im.samples; ++c) {
     for (size_t i = 0; i < n; ++i) {
       uint32_t v = 0;
@@ -314,10 +336,18 @@ inline std::vector<uint8_t> EncodeJ2k(const Image& im, uint32_t f, bool mct) {
   opj_cparameters_t params;
   opj_set_default_encoder_parameters(&params);
   params.tcp_numlayers = 1;
-  params.tcp_rates[0] = 0;
+  params.tcp_rates[0] = e.rate;
   params.cp_disto_alloc = 1;
-  params.tcp_mct = mct ? 1 : 0;
-  params.numresolution = 3;  // the default 6 needs images of at least 32x32
+  params.tcp_mct = e.mct ? 1 : 0;
+  params.numresolution = e.resolutions;
+  params.irreversible = e.irreversible ? 1 : 0;
+  params.cblockw_init = params.cblockh_init = e.code_block;
+  params.image_offset_x0 = params.image_offset_y0 = static_cast<int>(e.offset);
+  if (e.tile > 0) {
+    params.tile_size_on = OPJ_TRUE;
+    params.cp_tdx = params.cp_tdy = static_cast<int>(e.tile);
+    params.cp_tx0 = params.cp_ty0 = static_cast<int>(e.offset);
+  }
   opj_codec_t* codec = opj_create_compress(OPJ_CODEC_J2K);
   EXPECT_TRUE(opj_setup_encoder(codec, &params, image));
   GrowBuffer out;
@@ -382,7 +412,7 @@ inline std::string WriteEncapsulated(const Image& im,
   pixel->putOriginalRepresentation(xfer == EXS_Unknown ? EXS_JPEG2000LosslessOnly : xfer, nullptr,
                                    seq);
   ds->insert(pixel);
-  std::string bytes = Save(*file, EXS_JPEG2000LosslessOnly);
+  std::string bytes = Save(*file, xfer == EXS_Unknown ? EXS_JPEG2000LosslessOnly : xfer);
   if (xfer == EXS_Unknown) {
     // A syntax DCMTK does not know: write the meta header's UID ourselves
     // (the dataset is explicit VR little endian like every encapsulated one).
